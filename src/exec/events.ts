@@ -1,0 +1,34 @@
+// Events of a `milflow run`, appended to runs/<experiment>/<run-id>/events.jsonl.
+// Tracking (MLflow) and the report consume these; the executor only emits them.
+import type { DeviceSlot } from '../stages/types.ts';
+
+export type StageStatus = 'executed' | 'cached' | 'failed' | 'skipped';
+
+export type RunEvent =
+  | {
+      type: 'run-start';
+      time: string;
+      runId: string;
+      experiment: string;
+      specPath: string;
+      specHash: string;
+      milflowVersion: string;
+      stages: { id: string; kind: string; key: string; action: 'run' | 'cached'; reason: string; labels?: Record<string, string | number> }[];
+    }
+  | { type: 'stage-start'; time: string; id: string; kind: string; key: string; device: DeviceSlot; attempt: number }
+  | { type: 'stage-progress'; time: string; id: string; done: number; total: number; note?: string }
+  | {
+      type: 'stage-end';
+      time: string;
+      id: string;
+      kind: string;
+      key: string;
+      status: StageStatus;
+      seconds: number;
+      /** Absolute path of the cache entry's manifest.json (executed or cached). */
+      manifestPath?: string;
+      /** For cached stages: the run that computed the entry. */
+      producedByRunId?: string;
+      error?: string;
+    }
+  | { type: 'run-end'; time: string; runId: string; status: 'succeeded' | 'failed' | 'interrupted'; counts: Record<StageStatus, number>; seconds: number };

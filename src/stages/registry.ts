@@ -1,0 +1,25 @@
+// Stage kinds by name, loaded lazily so a worker process imports only what it runs.
+// Each module default-exports a StageKind.
+import type { StageKind } from './types.ts';
+
+const loaders: Record<string, () => Promise<{ default: StageKind }>> = {
+  // foundation (issue 2)
+  // dataset: () => import('./dataset.ts'),
+  // splits: () => import('./splits.ts'),
+  // models & training (issue 3)
+  // train: () => import('./train.ts'),
+  // evaluation & statistics (issue 4)
+  // evaluate, aggregate, ensemble, compare
+  // report (issue 5)
+  // wsi (issue 6): segment, patch, extract
+};
+
+export function stageKinds(): string[] {
+  return Object.keys(loaders).sort();
+}
+
+export async function loadStageKind(kind: string): Promise<StageKind> {
+  const load = loaders[kind];
+  if (!load) throw new Error(`unknown stage kind '${kind}' (known: ${stageKinds().join(', ')})`);
+  return (await load()).default;
+}
