@@ -1,0 +1,66 @@
+// Reading the slide list: the dataset stage's slides.csv (+ dataset.json for class names),
+// or a user's CLAM dataset CSV (case_id, slide_id, label) for the standalone CLI.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { column, parseCsv } from './csv.ts';
+import type { SlideRow } from './types.ts';
+
+export interface SlideList {
+  slides: SlideRow[];
+  classes: string[];
+}
+
+/** A dataset stage output directory (slides.csv, dataset.json). */
+export function readDatasetDir(dir: string): SlideList {
+  const file = join(dir, 'slides.csv');
+  const t = parseCsv(readFileSync(file, 'utf8'), file);
+  const ci = column(t, 'case_id', file);
+  const si = column(t, 'slide_id', file);
+  const li = column(t, 'label_index', file);
+  const ni = t.header.indexOf('label');
+  let classes: string[] | undefined;
+  const meta = join(dir, 'dataset.json');
+  if (existsSync(meta)) classes = JSON.parse(readFileSync(meta, 'utf8')).classes;
+  const slides = t.rows.map((r, k) => {
+    const l = Number(r[li]);
+    if (!Number.isInteger(l) || l < 0) throw new Error(`${file}:${t.lines[k]}: label_index '${r[li]}' is not a class index`);
+    return { case_id: r[ci], slide_id: r[si], label_index: l };
+  });
+  if (!classes) {
+    // Without dataset.json, names come from the label column by index.
+    const names: string[] = [];
+    t.rows.forEach((r, k) => (names[slides[k].label_index] = ni >= 0 ? r[ni] : String(slides[k].label_index)));
+    classes = Array.from(names, (n, i) => n ?? String(i));
+  }
+  checkUnique(slides, file);
+  return { slides, classes };
+}
+
+/**
+ * A CLAM dataset CSV. Classes: given order, else the CSV's label_index column, else the
+ * sorted distinct labels (CLAM's task_1 label_dict is alphabetical too).
+ */
+export function readClamCsv(file: string, classes?: string[], labelMap?: Record<string, string>): SlideList {
+  const t = parseCsv(readFileSync(file, 'utf8'), file);
+  const ci = column(t, 'case_id', file);
+  const si = column(t, 'slide_id', file);
+  const li = column(t, 'label', file);
+  const labels = t.rows.map((r) => labelMap?.[r[li]] ?? r[li]);
+  const cls = classes ?? [...new Set(labels)].sort();
+  const index = new Map(cls.map((c, i) => [c, i]));
+  const slides = t.rows.map((r, k) => {
+    const l = index.get(labels[k]);
+    if (l === undefined) throw new Error(`${file}:${t.lines[k]}: label '${labels[k]}' is not one of ${cls.join(', ')}`);
+    return { case_id: r[ci], slide_id: r[si], label_index: l };
+  });
+  checkUnique(slides, file);
+  return { slides, classes: cls };
+}
+
+function checkUnique(slides: SlideRow[], file: string): void {
+  const seen = new Set<string>();
+  for (const s of slides) {
+    if (seen.has(s.slide_id)) throw new Error(`${file}: slide_id '${s.slide_id}' appears twice`);
+    seen.add(s.slide_id);
+  }
+}
