@@ -79,7 +79,7 @@ export interface SyntheticDataset {
    */
   slides_per_case?: [number, number];
   /**
-   * Number of classes; class 0 is 'normal' for binary tasks.
+   * Number of classes; default and only allowed value: the number of task classes. Class 0 is 'normal' for binary tasks.
    */
   n_classes?: number;
   /**

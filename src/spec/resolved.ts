@@ -1,0 +1,60 @@
+// The spec as milflow uses it after loading: every schema default filled in, dataset paths
+// absolute, evaluate.compare expanded. Fields marked optional here are optional in the
+// schema with no default (e.g. description, sweep, label_map, resources.threads_per_slot).
+import type {
+  ClamDataset, Dataset, Evaluate, Experiment, MilCsvDataset, Model, Output, Resources, Splits,
+  SyntheticDataset, Task, Tracking, Train, WsiDataset,
+} from './types.gen.ts';
+
+type Req<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
+
+export type ResolvedModel = Required<Model>;
+export type ResolvedTrain = Required<Train>;
+export type ResolvedSplits = Req<Splits, 'mode' | 'folds' | 'val_frac' | 'test_frac' | 'seed' | 'training_fractions'>;
+/** `n_classes` is the number of task classes. */
+export type ResolvedSynthetic = Required<SyntheticDataset>;
+export type ResolvedMilCsv = Required<MilCsvDataset>;
+/** Paths absolute. */
+export type ResolvedClam = ClamDataset;
+/** Paths absolute (csv, process_list, encoder.onnx, preset when it names a CSV file). */
+export type ResolvedWsi = Req<WsiDataset, 'preset'>;
+/** Exactly one member is present. */
+export interface ResolvedDataset {
+  clam?: ResolvedClam;
+  synthetic?: ResolvedSynthetic;
+  mil_csv?: ResolvedMilCsv;
+  wsi?: ResolvedWsi;
+}
+export type ResolvedTask = Req<Task, 'subtyping'>;
+export interface ResolvedEvaluate extends Req<Evaluate, 'ci' | 'ensembles' | 'heatmaps'> {
+  cohorts: { name: string; dataset: ResolvedDataset }[];
+  bootstrap: { n: number; seed: number };
+  /** The user's pairs, or by default every CLAM model (clam_sb, clam_mb) against every other model. */
+  compare: [string, string][];
+}
+export type ResolvedResources = Req<Resources, 'executor' | 'devices' | 'slots_per_device' | 'retries'>;
+export type ResolvedOutput = Required<Output>;
+
+export interface ResolvedExperiment
+  extends Omit<Experiment, 'dataset' | 'task' | 'splits' | 'models' | 'train' | 'evaluate' | 'resources' | 'tracking' | 'output'> {
+  dataset: ResolvedDataset;
+  task: ResolvedTask;
+  splits: ResolvedSplits;
+  models: ResolvedModel[];
+  train: ResolvedTrain;
+  evaluate: ResolvedEvaluate;
+  resources: ResolvedResources;
+  tracking: Tracking;
+  output: ResolvedOutput;
+}
+
+/** The one dataset source of a (resolved) Dataset section. */
+export type DatasetSource = keyof Dataset;
+
+export function datasetSource(d: ResolvedDataset | Dataset): DatasetSource {
+  const k = Object.keys(d)[0];
+  if (k !== 'clam' && k !== 'synthetic' && k !== 'mil_csv' && k !== 'wsi') throw new Error(`unknown dataset source '${k}'`);
+  return k;
+}
+
+export const CLAM_TYPES: ReadonlySet<string> = new Set(['clam_sb', 'clam_mb']);

@@ -1,0 +1,138 @@
+// Checks the schema cannot express: relations between fields, names that must refer to
+// each other, and files that must exist. Runs on the spec after ajv filled the defaults.
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { didYouMean, showValue, type SpecPath } from './errors.ts';
+import type { Issue } from './schema.ts';
+
+export interface SemanticOptions {
+  /** Directory relative dataset paths are resolved against (the spec file's directory). */
+  dir: string;
+  /** Check that dataset files exist (default true). */
+  checkFiles?: boolean;
+}
+
+export function resolvePath(dir: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(dir, p);
+}
+
+export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
+  const issues: Issue[] = [];
+  const add = (path: SpecPath, message: string) => issues.push({ path, message });
+  const classes: string[] = spec.task?.classes ?? [];
+  const nClasses = classes.length;
+
+  // splits
+  const s = spec.splits ?? {};
+  if (typeof s.val_frac === 'number' && typeof s.test_frac === 'number' && s.val_frac + s.test_frac >= 1) {
+    add(['splits', 'test_frac'], `val_frac + test_frac must be < 1 so that cases are left for training (got ${s.val_frac} + ${s.test_frac} = ${+(s.val_frac + s.test_frac).toFixed(6)})`);
+  }
+  if (s.mode === 'import' && s.import_dir === undefined) add(['splits', 'import_dir'], `is required when mode is 'import'`);
+  if (s.mode !== 'import' && s.import_dir !== undefined) add(['splits', 'import_dir'], `is only used with mode: import (mode is '${s.mode}')`);
+  if (s.mode === 'import' && s.import_dir !== undefined && opts.checkFiles !== false) {
+    const dirs: [SpecPath, unknown][] = typeof s.import_dir === 'string'
+      ? [[['splits', 'import_dir'], s.import_dir]]
+      : Object.entries(s.import_dir).map(([k, v]) => [['splits', 'import_dir', k], v]);
+    for (const [p, d] of dirs) {
+      if (typeof d !== 'string') add(p, `must be a directory path, got ${showValue(d)}`);
+      else checkExists(p, d, 'dir', opts, add);
+    }
+  }
+
+  // task
+  const t = spec.task ?? {};
+  if (t.label_map && typeof t.label_map === 'object') {
+    for (const [from, to] of Object.entries(t.label_map)) {
+      if (to === null || classes.includes(to as string)) continue;
+      const guess = didYouMean(String(to), classes);
+      add(['task', 'label_map', from], `maps '${from}' to '${to}', which is not a class (classes: ${classes.join(', ')})` + (guess ? `; did you mean '${guess}'?` : ''));
+    }
+  }
+
+  // models
+  const models: any[] = Array.isArray(spec.models) ? spec.models : [];
+  const firstIndex = new Map<string, number>();
+  models.forEach((m, i) => {
+    if (!m || typeof m !== 'object') return;
+    if (typeof m.name === 'string') {
+      if (firstIndex.has(m.name)) add(['models', i, 'name'], `duplicate model name '${m.name}' (also models[${firstIndex.get(m.name)}]); names must be unique`);
+      else firstIndex.set(m.name, i);
+    }
+    if (m.c1 === 0 && m.c2 === 0) add(['models', i, 'c2'], `c1 and c2 are both 0: the model would learn nothing (the paper uses c1 0.7, c2 0.3)`);
+    if (m.type === 'mil' && nClasses > 2) {
+      add(['models', i, 'type'], `'mil' is binary max-pooling MIL; this task has ${nClasses} classes (${classes.join(', ')}): use 'mmil'`);
+    }
+    if ((m.type === 'mmil' || m.type === 'clam_mb') && nClasses < 2) add(['models', i, 'type'], `'${m.type}' needs at least 2 classes`);
+  });
+
+  // train
+  const tr = spec.train ?? {};
+  if (typeof tr.min_epochs === 'number' && typeof tr.max_epochs === 'number' && tr.min_epochs > tr.max_epochs) {
+    add(['train', 'min_epochs'], `min_epochs (${tr.min_epochs}) is larger than max_epochs (${tr.max_epochs}); early stopping could never act (min_epochs defaults to 50, max_epochs to 200)`);
+  }
+
+  // evaluate
+  const ev = spec.evaluate ?? {};
+  const names = [...firstIndex.keys()];
+  if (Array.isArray(ev.compare)) {
+    ev.compare.forEach((pair: unknown, i: number) => {
+      if (!Array.isArray(pair)) return;
+      pair.forEach((n, j) => {
+        if (typeof n === 'string' && !firstIndex.has(n)) {
+          const guess = didYouMean(n, names);
+          add(['evaluate', 'compare', i, j], `no model named '${n}' (models: ${names.join(', ')})` + (guess ? `; did you mean '${guess}'?` : ''));
+        }
+      });
+      if (pair.length === 2 && pair[0] === pair[1]) add(['evaluate', 'compare', i], `compares '${pair[0]}' with itself`);
+    });
+  }
+  const cohorts: any[] = Array.isArray(ev.cohorts) ? ev.cohorts : [];
+  const cohortIdx = new Map<string, number>();
+  cohorts.forEach((c, i) => {
+    if (!c || typeof c !== 'object') return;
+    if (c.name === 'test') add(['evaluate', 'cohorts', i, 'name'], `'test' is reserved for each fold's own test set; choose another name`);
+    else if (cohortIdx.has(c.name)) add(['evaluate', 'cohorts', i, 'name'], `duplicate cohort name '${c.name}' (also cohorts[${cohortIdx.get(c.name)}])`);
+    else cohortIdx.set(c.name, i);
+    if (c.dataset) datasetIssues(c.dataset, ['evaluate', 'cohorts', i, 'dataset'], nClasses, opts, add);
+  });
+
+  if (spec.dataset) datasetIssues(spec.dataset, ['dataset'], nClasses, opts, add);
+  return issues;
+}
+
+function datasetIssues(d: any, at: SpecPath, nClasses: number, opts: SemanticOptions, add: (p: SpecPath, m: string) => void) {
+  if (d.synthetic) {
+    const s = d.synthetic;
+    const p = [...at, 'synthetic'];
+    if (s.n_classes !== undefined && s.n_classes !== nClasses) add([...p, 'n_classes'], `must equal the number of task classes (${nClasses}) (got ${s.n_classes}); leave it out to use that`);
+    for (const k of ['slides_per_case', 'bag_size', 'tumour_fraction']) {
+      const r = s[k];
+      if (Array.isArray(r) && r.length === 2 && r[0] > r[1]) add([...p, k], `is [min, max]: min must be ≤ max (got [${r[0]}, ${r[1]}])`);
+    }
+  }
+  if (d.clam) {
+    checkExists([...at, 'clam', 'csv'], d.clam.csv, 'file', opts, add);
+    checkExists([...at, 'clam', 'features_dir'], d.clam.features_dir, 'dir', opts, add);
+  }
+  if (d.mil_csv) checkExists([...at, 'mil_csv', 'csv'], d.mil_csv.csv, 'file', opts, add);
+  if (d.wsi) {
+    const w = d.wsi;
+    checkExists([...at, 'wsi', 'csv'], w.csv, 'file', opts, add);
+    if (w.process_list !== undefined) checkExists([...at, 'wsi', 'process_list'], w.process_list, 'file', opts, add);
+    if (w.encoder?.onnx !== undefined) checkExists([...at, 'wsi', 'encoder', 'onnx'], w.encoder.onnx, 'file', opts, add);
+    if (typeof w.preset === 'string' && /\.csv$/i.test(w.preset)) checkExists([...at, 'wsi', 'preset'], w.preset, 'file', opts, add);
+  }
+}
+
+function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: SemanticOptions, add: (p: SpecPath, m: string) => void) {
+  if (opts.checkFiles === false || typeof p !== 'string') return;
+  const abs = resolvePath(opts.dir, p);
+  const shown = abs === p ? p : `${p} (resolved to ${abs})`;
+  if (!existsSync(abs)) {
+    add(path, `${kind === 'dir' ? 'directory' : 'file'} not found: ${shown}`);
+    return;
+  }
+  const st = statSync(abs);
+  if (kind === 'dir' && !st.isDirectory()) add(path, `must be a directory, but is a file: ${shown}`);
+  if (kind === 'file' && st.isDirectory()) add(path, `must be a file, but is a directory: ${shown}`);
+}
