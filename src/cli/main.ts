@@ -10,9 +10,11 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 const verbs: Record<string, () => Promise<{ register(p: Command): void }>> = {
   // graph: () => import('./graph.ts'),
   // plan: () => import('./plan.ts'),
+  report: () => import('./report.ts'),
   // run: () => import('./run.ts'),
   // status: () => import('./status.ts'),
-  // validate: () => import('./validate.ts'),
+  sync: () => import('./sync.ts'),
+  validate: () => import('./validate.ts'),
 };
 
 async function main(argv: string[]) {

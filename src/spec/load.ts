@@ -143,15 +143,17 @@ function expandSweep(data: any, dir: string, opts: { dir: string; checkFiles?: b
     issues.push(...safeSemantic(v, opts));
     if (issues.length) {
       for (const issue of issues) {
-        // Blame the swept value whose target contains the problem; else the first one.
+        // Blame the swept value whose target contains the problem; when none does (a relation
+        // between fields), blame the first and name the whole combination.
         let ki = targets.findIndex((t) => isPrefix(t, issue.path) || isPrefix(issue.path, t));
-        if (ki < 0) ki = 0;
-        const missing = issue.atKey && isPrefix(targets[ki], issue.path);
+        const direct = ki >= 0;
+        if (!direct) ki = 0;
+        const missing = issue.atKey === true && isPrefix(targets[ki], issue.path);
         const where: SpecPath = missing ? ['sweep', keys[ki]] : ['sweep', keys[ki], combo[ki]];
         let message = issue.message;
         if (missing) message = `'${keys[ki]}' does not exist in this spec: ${issue.message}`;
-        else if (issue.path.length) message = `${displayPath(issue.path)} ${message}`;
-        if (keys.length > 1) message += ` (in combination ${keys.map((k, j) => `${k}=${JSON.stringify(sweep[k][combo[j]])}`).join(', ')})`;
+        else if (issue.path.length) message = `makes ${displayPath(issue.path)} invalid: ${message}`;
+        if (!direct && keys.length > 1) message += ` (in combination ${keys.map((k, j) => `${k}=${JSON.stringify(sweep[k][combo[j]])}`).join(', ')})`;
         const p = y.locate(where, { key: missing });
         const m = { file, line: p.line, column: p.column, path: displayPath(where), message };
         const id = `${m.line}:${m.column}:${m.message}`;
