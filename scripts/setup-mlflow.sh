@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs MLflow (tracking server for the integration tests) into a venv under
+# ~/.cache/milflow/mlflow-venv. Idempotent: returns at once when `mlflow` already runs from there
+# (or MILFLOW_MLFLOW points at a working binary). Works as root in CI and as a normal user.
+# Prints the path of the mlflow executable on the last line.
+set -euo pipefail
+VENV="${MILFLOW_MLFLOW_VENV:-$HOME/.cache/milflow/mlflow-venv}"
+BIN="$VENV/bin/mlflow"
+
+if [ -n "${MILFLOW_MLFLOW:-}" ] && "$MILFLOW_MLFLOW" --version >/dev/null 2>&1; then
+  echo "setup-mlflow: using $MILFLOW_MLFLOW"; echo "$MILFLOW_MLFLOW"; exit 0
+fi
+if [ -x "$BIN" ] && [ -f "$VENV/.milflow-ok" ]; then
+  echo "setup-mlflow: $("$BIN" --version 2>/dev/null || echo mlflow) already installed"; echo "$BIN"; exit 0
+fi
+
+PY="${PYTHON:-$(command -v python3 || true)}"
+[ -n "$PY" ] || { echo "setup-mlflow: python3 not found" >&2; exit 1; }
+mkdir -p "$(dirname "$VENV")"
+# One installer at a time (tests on several workers may call this concurrently).
+exec 9>"$(dirname "$VENV")/mlflow-setup.lock"
+flock 9
+if [ -x "$BIN" ] && [ -f "$VENV/.milflow-ok" ]; then echo "$BIN"; exit 0; fi
+echo "setup-mlflow: creating $VENV and installing mlflow (a few minutes the first time)"
+"$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+"$VENV/bin/python" -m pip install -q "mlflow>=2.9,<4"
+"$BIN" --version
+touch "$VENV/.milflow-ok"
+echo "$BIN"

@@ -1,0 +1,46 @@
+// milflow sync [spec.yaml] [--run DIR] [--all]: push buffered run events to MLflow.
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { syncRun, findRunDirs } from '../tracking/sync.ts';
+
+export function register(program: Command): void {
+  program
+    .command('sync')
+    .description('push runs recorded offline (or while MLflow was down) to the MLflow tracking server; idempotent')
+    .argument('[spec]', 'experiment spec: sync every run of this experiment')
+    .option('--run <dir>', 'sync one run directory (runs/<experiment>/<run-id>)')
+    .option('--all', 'sync every run under the output root')
+    .option('--root <dir>', 'output root', 'runs')
+    .option('--uri <uri>', 'MLflow tracking URI (default: the spec, then MLFLOW_TRACKING_URI)')
+    .option('--force', 're-check runs already marked as synced')
+    .action(async (specPath: string | undefined, o: { run?: string; all?: boolean; root: string; uri?: string; force?: boolean }) => {
+      let dirs: string[];
+      if (o.run) dirs = [resolve(o.run)];
+      else if (specPath) {
+        const spec = parseYaml(readFileSync(specPath, 'utf8')) as { name?: string; output?: { root?: string } };
+        if (!spec?.name) throw new Error(`${specPath}: no 'name'`);
+        dirs = findRunDirs(resolve(spec.output?.root ?? o.root), spec.name);
+      } else if (o.all) dirs = findRunDirs(resolve(o.root));
+      else throw Object.assign(new Error('sync: give a spec, --run DIR or --all'), { exitCode: 2 });
+      if (dirs.length === 0) {
+        console.log('sync: no runs found');
+        return;
+      }
+      let failed = 0;
+      for (const [i, dir] of dirs.entries()) {
+        try {
+          const r = await syncRun(dir, { uri: o.uri, force: o.force });
+          const what = r.skipped
+            ? r.skipped
+            : `${r.runsCreated} runs created, ${r.paramsLogged} params, ${r.metricsLogged} metric points, ${r.artifactsUploaded} artifacts`;
+          console.log(`[${i + 1}/${dirs.length}] ${dir} → ${r.uri} (${r.experiment}): ${what}${r.parentRunId ? ` [run ${r.parentRunId}]` : ''}`);
+        } catch (err) {
+          failed++;
+          console.error(`[${i + 1}/${dirs.length}] ${dir}: ${(err as Error).message}`);
+        }
+      }
+      if (failed) throw Object.assign(new Error(`${failed} of ${dirs.length} runs not synced (kept for the next sync)`), { exitCode: 1 });
+    });
+}

@@ -1,0 +1,33 @@
+// Where tracking goes: tracking.mlflow.uri in the spec, else MLFLOW_TRACKING_URI.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+export interface TrackingTarget {
+  uri: string;
+  experiment: string;
+}
+
+interface SpecLike {
+  name?: string;
+  tracking?: { mlflow?: { uri?: string; experiment?: string } };
+}
+
+/** undefined when no MLflow server is configured (local run store only). */
+export function resolveTarget(spec: unknown, fallbackName: string, env = process.env, override?: string): TrackingTarget | undefined {
+  const s = (spec ?? {}) as SpecLike;
+  const uri = override ?? s.tracking?.mlflow?.uri ?? env.MLFLOW_TRACKING_URI;
+  if (!uri) return undefined;
+  return { uri, experiment: s.tracking?.mlflow?.experiment ?? s.name ?? fallbackName };
+}
+
+export const SPEC_SNAPSHOT = 'tracking-spec.json';
+
+/** The spec the tracker saw (so a later sync logs the same params), else the run's spec.yaml. */
+export function loadRunSpec(runDir: string): unknown {
+  const snap = join(runDir, SPEC_SNAPSHOT);
+  if (existsSync(snap)) return JSON.parse(readFileSync(snap, 'utf8'));
+  const yml = join(runDir, 'spec.yaml');
+  if (existsSync(yml)) return parseYaml(readFileSync(yml, 'utf8'));
+  return undefined;
+}
