@@ -78,7 +78,10 @@ export function parseYaml(text: string): ParsedYaml {
     errors,
     locate(path, opts = {}) {
       const w = walk(path);
-      const target = opts.key && w.found === path.length && w.keyNode ? w.keyNode : w.node;
+      // Point at the key for unknown keys, and for block mappings/lists (whose own start is
+      // the line after `key:`, which reads as the wrong line).
+      const block = (isMap(w.node) || isSeq(w.node)) && !(w.node as { flow?: boolean }).flow;
+      const target = (opts.key && w.found === path.length) || block ? (w.keyNode ?? w.node) : w.node;
       return pos(target?.range?.[0]);
     },
     has(path) {

@@ -197,7 +197,16 @@ function collapseAlternatives(errors: ErrorObject[]): ErrorObject[] {
 export function translate(errors: ErrorObject[]): Issue[] {
   const out: Issue[] = [];
   const seen = new Set<string>();
-  for (const e of collapseAlternatives(errors)) {
+  const kept = collapseAlternatives(errors);
+  // "missing key 'models'" next to "unknown key 'modles'; did you mean 'models'?" is one typo.
+  const typoed = new Set<string>();
+  for (const e of kept) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const guess = didYouMean(String((e.params as any).additionalProperty), Object.keys(((e.parentSchema ?? {}) as any).properties ?? {}));
+    if (guess) typoed.add(e.instancePath + '/' + guess);
+  }
+  for (const e of kept) {
+    if (e.keyword === 'required' && typoed.has(e.instancePath + '/' + (e.params as any).missingProperty)) continue;
     const issue = translateOne(e);
     if (!issue) continue;
     const k = JSON.stringify(issue.path) + '\0' + issue.message;
