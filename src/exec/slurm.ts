@@ -1,0 +1,297 @@
+// Slurm executor: runs one heavy stage's worker command as an `sbatch` job and waits for it.
+// The command is the very one the local executor would spawn (same worker entry, same stage JSON
+// file, same temp output dir under the cache); only the process launcher differs. Job state
+// comes from squeue (finished jobs stay listed for MinJobAge), the exit code from a status file the
+// job script writes (accounting may be disabled on small clusters), sacct/scontrol as fallbacks.
+// The job's stdout is followed while it runs so the worker's progress lines reach the terminal.
+import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Resources } from '../spec/types.gen.ts';
+import { sbatch, squeueState, scontrolJob, sacctJob, scancel, slurmReachable, TERMINAL_STATES } from './slurm-cli.ts';
+
+export type SlurmOptions = NonNullable<Resources['slurm']>;
+
+/** Schema defaults (schemas/experiment.schema.json Resources.slurm), applied when a spec was not defaulted. */
+export const SLURM_DEFAULTS = { time: '04:00:00', mem: '16G', cpus_per_task: 2, poll_seconds: 5 } as const;
+
+export interface SlurmJobSpec {
+  /** Stage identity: the job name, so `squeue` shows what runs. */
+  stageId: string;
+  attempt?: number;
+  /** The worker command; argv[0] must be an absolute path valid on the compute node. */
+  argv: string[];
+  /** Environment set in the job script (on top of what sbatch exports from this process). */
+  env?: Record<string, string>;
+  /** Working directory of the job. */
+  cwd: string;
+  /** Directory for the job script, its stdout/stderr and status file (the run dir's slurm/). */
+  logDir: string;
+  options?: SlurmOptions;
+  signal?: AbortSignal;
+  /** Called with each complete line the job writes to stdout/stderr, as it appears. */
+  onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Called with the job id right after submission and on every state change. */
+  onState?: (jobId: string, state: string) => void;
+}
+
+export interface SlurmJobResult {
+  jobId: string;
+  /** Final Slurm state: COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, ... */
+  state: string;
+  /** The worker's exit code (from the status file, else sacct/scontrol); null if unknown. */
+  exitCode: number | null;
+  /** Where the exit code came from. */
+  source: 'status-file' | 'sacct' | 'scontrol' | 'none';
+  ok: boolean;
+  stdoutPath: string;
+  stderrPath: string;
+  scriptPath: string;
+  statusPath: string;
+  /** Wall seconds from submission to the final state, and time spent pending in the queue. */
+  seconds: number;
+  queuedSeconds: number;
+  host?: string;
+}
+
+export class SlurmJobError extends Error {
+  constructor(message: string, readonly result: SlurmJobResult) {
+    super(message);
+    this.name = 'SlurmJobError';
+  }
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A file-name-safe form of a stage identity. */
+export function jobFileStem(stageId: string, attempt = 1): string {
+  return `${stageId.replace(/[^A-Za-z0-9._=-]+/g, '_')}.a${attempt}`;
+}
+
+/** sbatch arguments for a stage: the spec's resources.slurm plus job name and log paths. */
+export function sbatchArgs(stageId: string, opts: SlurmOptions, paths: { stdout: string; stderr: string; cwd: string }): string[] {
+  const o = { ...SLURM_DEFAULTS, ...opts };
+  const args = [
+    `--job-name=${stageId}`,
+    `--output=${paths.stdout}`,
+    `--error=${paths.stderr}`,
+    `--chdir=${paths.cwd}`,
+    `--time=${o.time}`,
+    `--mem=${o.mem}`,
+    `--cpus-per-task=${o.cpus_per_task}`,
+    '--ntasks=1',
+    '--nodes=1',
+    // A failed stage is milflow's to retry (resources.retries), not Slurm's to requeue.
+    '--no-requeue',
+  ];
+  if (o.partition) args.push(`--partition=${o.partition}`);
+  if (o.gres) args.push(`--gres=${o.gres}`);
+  return args;
+}
+
+/**
+ * The batch script: run the worker, then record its exit code atomically in the status file.
+ * `statusPath` contains `%j`, replaced by the job id when the job runs.
+ */
+export function jobScript(spec: SlurmJobSpec, statusPath: string): string {
+  const env = Object.entries(spec.env ?? {})
+    .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+    .map(([k, v]) => `export ${k}=${q(v)}`);
+  // The status path carries the job id (%j), so a rerun can never read an earlier job's status.
+  const [pre, post] = statusPath.split('%j');
+  const path = (suffix: string) => `${q(pre)}"\${SLURM_JOB_ID:-nojob}"${q(post + suffix)}`;
+  const status = (code: string) =>
+    `printf '{"exit":%d,"job":"%s","host":"%s","finished":"%s"}\\n' ${code} "\${SLURM_JOB_ID:-}" "$(hostname)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${path('.tmp')} && mv -f ${path('.tmp')} ${path('')}`;
+  return [
+    '#!/bin/bash',
+    `# milflow stage ${spec.stageId} (attempt ${spec.attempt ?? 1}), submitted from ${hostname()} at ${new Date().toISOString()}`,
+    ...env,
+    `cd ${q(spec.cwd)} || { ${status('126')}; exit 126; }`,
+    'echo "milflow: slurm job ${SLURM_JOB_ID:-?} on $(hostname), cpus ${SLURM_CPUS_PER_TASK:-?}" >&2',
+    spec.argv.map(q).join(' '),
+    'rc=$?',
+    status('"$rc"'),
+    'exit $rc',
+    '',
+  ].join('\n');
+}
+
+/** Follows a growing log file, emitting complete lines. */
+class LineTail {
+  private offset = 0;
+  private rest = '';
+  constructor(private path: string, private emit: (line: string) => void) {}
+  poll(final = false): void {
+    if (!existsSync(this.path)) return;
+    const fd = openSync(this.path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > this.offset) {
+        const buf = Buffer.alloc(size - this.offset);
+        readSync(fd, buf, 0, buf.length, this.offset);
+        this.offset = size;
+        const lines = (this.rest + buf.toString('utf8')).split('\n');
+        this.rest = lines.pop() ?? '';
+        for (const l of lines) this.emit(l);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (final && this.rest) { this.emit(this.rest); this.rest = ''; }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() { clearTimeout(t); signal?.removeEventListener('abort', done); resolve(); }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function readStatus(path: string): { exit: number; host?: string } | undefined {
+  try {
+    const s = JSON.parse(readFileSync(path, 'utf8'));
+    return typeof s.exit === 'number' ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tail(path: string, n = 20): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Submits the stage's worker as a Slurm job and resolves when it has finished (any final state).
+ * Rejects with an AbortError after `scancel` when `signal` aborts, and with a plain Error when Slurm
+ * itself fails (no controller, sbatch rejected the request).
+ */
+export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
+  const opts = { ...SLURM_DEFAULTS, ...spec.options };
+  const reach = await slurmReachable();
+  if (!reach.ok) throw new Error(`resources.executor is slurm but ${reach.reason}`);
+  mkdirSync(spec.logDir, { recursive: true });
+  const stem = jobFileStem(spec.stageId, spec.attempt);
+  const scriptPath = join(spec.logDir, `${stem}.sbatch`);
+  const statusTpl = join(spec.logDir, `${stem}.%j.status.json`);
+  // %j: Slurm puts the job id in the log names, so every attempt's logs are kept and traceable.
+  const stdoutTpl = join(spec.logDir, `${stem}.%j.out`);
+  const stderrTpl = join(spec.logDir, `${stem}.%j.err`);
+  writeFileSync(scriptPath, jobScript(spec, statusTpl), { mode: 0o755 });
+
+  const submitted = Date.now();
+  const jobId = await sbatch(sbatchArgs(spec.stageId, opts, { stdout: stdoutTpl, stderr: stderrTpl, cwd: spec.cwd }), scriptPath);
+  const stdoutPath = stdoutTpl.replace('%j', jobId);
+  const stderrPath = stderrTpl.replace('%j', jobId);
+  const statusPath = statusTpl.replace('%j', jobId);
+  spec.onState?.(jobId, 'SUBMITTED');
+
+  const outTail = new LineTail(stdoutPath, (l) => spec.onLine?.('stdout', l));
+  const errTail = new LineTail(stderrPath, (l) => spec.onLine?.('stderr', l));
+  const pollMs = Math.max(100, opts.poll_seconds * 1000);
+  let state = 'PENDING';
+  let startedAt: number | undefined;
+  let cancelled = false;
+  let cancelDeadline = 0;
+  let unknownSince: number | undefined;
+
+  for (;;) {
+    if (spec.signal?.aborted && !cancelled) {
+      cancelled = true;
+      cancelDeadline = Date.now() + 60_000;
+      await scancel(jobId);
+    }
+    let s: string | undefined;
+    try {
+      s = await squeueState(jobId);
+    } catch (err) {
+      // A controller hiccup is not a job failure: keep polling for a while.
+      unknownSince ??= Date.now();
+      if (Date.now() - unknownSince > 5 * 60_000) throw err;
+      s = state;
+    }
+    if (s === undefined) {
+      // Aged out of the controller (MinJobAge) between polls: the status file / sacct decide.
+      const st = readStatus(statusPath);
+      state = st ? (st.exit === 0 ? 'COMPLETED' : 'FAILED') : 'UNKNOWN';
+    } else if (s !== state) {
+      state = s;
+      if (state === 'RUNNING' && startedAt === undefined) startedAt = Date.now();
+      spec.onState?.(jobId, state);
+    }
+    outTail.poll();
+    errTail.poll();
+    if (s === undefined || TERMINAL_STATES.has(state)) break;
+    if (cancelled && Date.now() > cancelDeadline) break;
+    await sleep(cancelled ? 200 : pollMs, cancelled ? undefined : spec.signal);
+  }
+
+  // The status file is written by the job on the compute node; allow a shared file system a moment.
+  let status = readStatus(statusPath);
+  for (let i = 0; !status && !cancelled && state === 'COMPLETED' && i < 20; i++) {
+    await sleep(250);
+    status = readStatus(statusPath);
+  }
+  outTail.poll(true);
+  errTail.poll(true);
+
+  let exitCode: number | null = null;
+  let source: SlurmJobResult['source'] = 'none';
+  if (status) {
+    exitCode = status.exit;
+    source = 'status-file';
+  } else {
+    const acct = await sacctJob(jobId);
+    if (acct) {
+      exitCode = acct.exitCode;
+      source = 'sacct';
+      if (state === 'UNKNOWN') state = acct.state;
+    } else {
+      const sc = await scontrolJob(jobId);
+      if (sc?.exitCode !== undefined) {
+        exitCode = sc.exitCode;
+        source = 'scontrol';
+        if (sc.state && state === 'UNKNOWN') state = sc.state;
+      }
+    }
+  }
+  const finished = Date.now();
+  const result: SlurmJobResult = {
+    jobId,
+    state,
+    exitCode,
+    source,
+    ok: !cancelled && state === 'COMPLETED' && exitCode === 0,
+    stdoutPath,
+    stderrPath,
+    scriptPath,
+    statusPath,
+    seconds: (finished - submitted) / 1000,
+    queuedSeconds: ((startedAt ?? finished) - submitted) / 1000,
+    host: status?.host,
+  };
+  if (cancelled) {
+    const e = new Error(`slurm job ${jobId} (${spec.stageId}) cancelled`);
+    e.name = 'AbortError';
+    throw e;
+  }
+  return result;
+}
+
+/** One-paragraph explanation of a failed job, quoting the end of its stderr. */
+export function describeSlurmFailure(stageId: string, r: SlurmJobResult): string {
+  const what =
+    r.state === 'TIMEOUT' ? 'hit its time limit (resources.slurm.time)'
+    : r.state === 'OUT_OF_MEMORY' ? 'ran out of memory (resources.slurm.mem)'
+    : r.state === 'CANCELLED' ? 'was cancelled outside milflow'
+    : r.exitCode !== null ? `exited with code ${r.exitCode}`
+    : `ended in state ${r.state} without an exit status`;
+  const err = tail(r.stderrPath, 15);
+  return `${stageId}: slurm job ${r.jobId} ${what} (state ${r.state}; logs ${r.stdoutPath}, ${r.stderrPath})${err ? `\n${err}` : ''}`;
+}
