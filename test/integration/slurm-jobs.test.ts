@@ -1,0 +1,93 @@
+// The Slurm job runner (src/exec/slurm.ts) against a real single-node Slurm started by
+// scripts/start-slurm.sh: success with streamed output, a failing exit code, cancellation, and
+// sbatch options (partition, gres) reaching the controller.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureSlurm, releaseSlurm, skipReason } from '../helpers/slurm.ts';
+import { runSlurmJob, describeSlurmFailure } from '../../src/exec/slurm.ts';
+import { scontrolJob, squeueState } from '../../src/exec/slurm-cli.ts';
+
+const h = ensureSlurm();
+const skip = skipReason(h);
+after(() => releaseSlurm(h));
+
+const dir = mkdtempSync(join(tmpdir(), 'milflow-slurm-jobs-'));
+const opts = { poll_seconds: 0.3, mem: '200M', cpus_per_task: 1, time: '00:05:00' };
+
+test('a job runs under Slurm, its output streams back, its exit code is read', { skip }, async () => {
+  const lines: string[] = [];
+  const states: string[] = [];
+  const r = await runSlurmJob({
+    stageId: 'train/clam_sb/frac=1/fold=0',
+    argv: ['/bin/bash', '-c', 'for i in 1 2 3; do echo "{\\"step\\":$i,\\"job\\":\\"$SLURM_JOB_ID\\",\\"v\\":\\"$MILFLOW_TEST_VAR\\"}"; sleep 0.2; done'],
+    env: { MILFLOW_TEST_VAR: "it's set" },
+    cwd: dir,
+    logDir: join(dir, 'slurm'),
+    options: opts,
+    onLine: (s, l) => { if (s === 'stdout') lines.push(l); },
+    onState: (_j, s) => states.push(s),
+  });
+  assert.equal(r.ok, true, describeSlurmFailure('ok-job', r));
+  assert.equal(r.state, 'COMPLETED');
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.source, 'status-file');
+  const parsed = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(parsed.map((p) => p.step), [1, 2, 3]);
+  // The environment of the job script reached the command, and the command ran inside this job.
+  for (const p of parsed) {
+    assert.equal(p.job, r.jobId);
+    assert.equal(p.v, "it's set");
+  }
+  assert.ok(states.includes('COMPLETED'), `states seen: ${states.join(',')}`);
+  const sc = await scontrolJob(r.jobId);
+  assert.equal(sc?.state, 'COMPLETED');
+  assert.equal(sc?.nodes, 'localhost');
+  assert.ok(existsSync(r.stdoutPath) && r.stdoutPath.includes(r.jobId));
+  assert.ok(r.seconds >= 0.6 && r.seconds < 60, `seconds ${r.seconds}`);
+});
+
+test('a failing job reports its exit code and stderr', { skip }, async () => {
+  const r = await runSlurmJob({
+    stageId: 'evaluate/x',
+    argv: ['/bin/bash', '-c', 'echo "slide_007.h5: truncated" >&2; exit 3'],
+    cwd: dir,
+    logDir: join(dir, 'slurm'),
+    options: opts,
+  });
+  assert.equal(r.ok, false);
+  assert.equal(r.state, 'FAILED');
+  assert.equal(r.exitCode, 3);
+  const msg = describeSlurmFailure('evaluate/x', r);
+  assert.match(msg, /exited with code 3/);
+  assert.match(msg, /slide_007\.h5: truncated/);
+  assert.equal(JSON.parse(readFileSync(r.statusPath, 'utf8')).exit, 3);
+});
+
+test('aborting cancels the job with scancel', { skip }, async () => {
+  const ac = new AbortController();
+  let jobId = '';
+  const t0 = Date.now();
+  const p = runSlurmJob({
+    stageId: 'train/long',
+    argv: ['/bin/sleep', '120'],
+    cwd: dir,
+    logDir: join(dir, 'slurm'),
+    options: opts,
+    signal: ac.signal,
+    onState: (j, s) => { jobId = j; if (s === 'RUNNING') ac.abort(); },
+  });
+  setTimeout(() => ac.abort(), 5000).unref();
+  await assert.rejects(p, (e: Error) => e.name === 'AbortError');
+  assert.ok(Date.now() - t0 < 60_000);
+  assert.equal(await squeueState(jobId), 'CANCELLED');
+});
+
+test('sbatch options reach the controller: unknown partition and absent gres are rejected', { skip }, async () => {
+  const base = { argv: ['/bin/true'], cwd: dir, logDir: join(dir, 'slurm') };
+  await assert.rejects(runSlurmJob({ ...base, stageId: 'p', options: { ...opts, partition: 'no_such_partition' } }), /partition/i);
+  // The test node has no GPUs, so a GPU request must be refused rather than silently dropped.
+  await assert.rejects(runSlurmJob({ ...base, stageId: 'g', options: { ...opts, gres: 'gpu:1' } }), /gres|generic resource|Requested node configuration/i);
+});
