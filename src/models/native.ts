@@ -140,6 +140,8 @@ export class NativeModel {
   readonly params: Float32Array;
   readonly grad: Float32Array;
   readonly blas: Blas;
+  /** Indices (into lay.views) of parameters the last training forward did not use. */
+  inactive: Set<number> = new Set();
   private cap = 0;
   private H = new Float32Array(0);
   private Z = new Float32Array(0);
@@ -343,9 +345,16 @@ export class NativeModel {
       res.inst_labels = labs;
       res.loss = cfg.c1 * res.bag_loss + cfg.c2 * res.inst_loss;
       instScale = cfg.c2 / (cfg.subtyping ? C : 1);
+      const used = new Set(groups.map((g) => g.cls));
+      this.inactive = new Set();
+      this.lay.views.forEach((v, i) => {
+        const m = /^instance_classifiers\.(\d+)\./.exec(v.name);
+        if (m && !used.has(Number(m[1]))) this.inactive.add(i);
+      });
     } else {
       res.inst_loss = 0;
       res.loss = res.bag_loss;
+      this.inactive = new Set();
     }
     this.last = train
       ? { X: null as unknown as Float32Array, n, label, train, dropout: 0, attnDrop: 0, M, logits, groups, instScale, top: -1 }
