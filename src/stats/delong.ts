@@ -1,104 +1,95 @@
 // AUC (Mann–Whitney, ties ½) and DeLong's variance, CI and paired test.
-// O(n log n): the placement value of each case is found by binary search in the sorted
-// scores of the other class — the same quantity as the midrank formulation (structural
-// components of DeLong, DeLong & Clarke-Pearson 1988; fast form of Sun & Xu 2014).
+// The structural components (placement values) of DeLong, DeLong & Clarke-Pearson (1988)
+// come from one ordering of all scores — the midrank formulation of Sun & Xu (2014) — so
+// the cost is the sort: O(n) radix here (rank.ts), O(n log n) in general.
 import { qnorm, twoSidedP } from './normal.ts';
+import { sortScores } from './rank.ts';
 
-export interface Placements {
-  /** V10_i: for each positive, P(neg < x_i) + ½ P(neg = x_i). */
-  v10: Float64Array;
-  /** V01_j: for each negative, P(pos > y_j) + ½ P(pos = y_j). */
-  v01: Float64Array;
+/**
+ * Placement value of every case in input order: V10 for positives, V01 for negatives, from
+ * one sorted pass over both classes (groups of equal scores give the ½ for ties). Aligned
+ * by index, so two models' components pair up for the paired test.
+ */
+export interface IndexedPlacements {
+  place: Float64Array;
+  isPos: Uint8Array;
+  m: number;
+  n: number;
   auc: number;
 }
 
-function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Splits scores by a 0/1 label vector; throws on NaN scores (they have no rank). */
-export function byClass(labels: ArrayLike<number>, scores: ArrayLike<number>): { pos: Float64Array; neg: Float64Array } {
-  if (labels.length !== scores.length) throw new Error(`labels (${labels.length}) and scores (${scores.length}) differ in length`);
+export function placementsByIndex(labels: ArrayLike<number>, scores: ArrayLike<number>): IndexedPlacements | undefined {
+  const N = labels.length;
+  if (scores.length !== N) throw new Error(`labels (${N}) and scores (${scores.length}) differ in length`);
+  const isPos = new Uint8Array(N);
   let m = 0;
-  for (let i = 0; i < labels.length; i++) if (labels[i] === 1) m++;
-  const pos = new Float64Array(m);
-  const neg = new Float64Array(labels.length - m);
-  let a = 0;
-  let b = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const s = scores[i];
-    if (Number.isNaN(s)) throw new Error(`score ${i} is NaN`);
-    if (labels[i] === 1) pos[a++] = s;
-    else if (labels[i] === 0) neg[b++] = s;
-    else throw new Error(`label ${i} is ${labels[i]}, expected 0 or 1`);
+  for (let i = 0; i < N; i++) {
+    const l = labels[i];
+    if (l === 1) { isPos[i] = 1; m++; }
+    else if (l !== 0) throw new Error(`label ${i} is ${l}, expected 0 or 1`);
   }
-  return { pos, neg };
+  const n = N - m;
+  if (m === 0 || n === 0) return undefined;
+  const { order, hi, lo } = sortScores(scores);
+  const place = new Float64Array(N);
+  let negBefore = 0;
+  let posBefore = 0;
+  let sum10 = 0;
+  for (let k = 0; k < N; ) {
+    let e = k + 1;
+    while (e < N && hi[e] === hi[k] && lo[e] === lo[k]) e++;
+    let pg = 0;
+    for (let j = k; j < e; j++) pg += isPos[order[j]];
+    const ng = e - k - pg;
+    const v10 = (negBefore + ng / 2) / n;
+    const v01 = (m - posBefore - pg + pg / 2) / m;
+    for (let j = k; j < e; j++) {
+      const i = order[j];
+      place[i] = isPos[i] ? v10 : v01;
+    }
+    sum10 += pg * v10;
+    negBefore += ng;
+    posBefore += pg;
+    k = e;
+  }
+  return { place, isPos, m, n, auc: sum10 / m };
 }
 
-/** Placement values; undefined when either class is empty (AUC is not defined). */
-export function placements(pos: Float64Array, neg: Float64Array): Placements | undefined {
-  const m = pos.length;
-  const n = neg.length;
-  if (m === 0 || n === 0) return undefined;
-  const sp = Float64Array.from(pos).sort();
-  const sn = Float64Array.from(neg).sort();
-  const v10 = new Float64Array(m);
-  const v01 = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < m; i++) {
-    const lb = lowerBound(sn, pos[i]);
-    const ub = lb < n && sn[lb] === pos[i] ? upperBound(sn, pos[i]) : lb;
-    const v = (lb + (ub - lb) / 2) / n;
-    v10[i] = v;
-    sum += v;
+/** DeLong covariance of two AUCs from index-aligned placements (variance when a = b). */
+export function delongCov(a: IndexedPlacements, b: IndexedPlacements): number {
+  return delongCov3(a, b)[2];
+}
+
+/** [var a, var b, cov a·b] in two passes over the cases. */
+export function delongCov3(a: IndexedPlacements, b: IndexedPlacements): [number, number, number] {
+  const N = a.place.length;
+  const pa = a.place, pb = b.place, pos = a.isPos;
+  let ma10 = 0, mb10 = 0, ma01 = 0, mb01 = 0;
+  for (let i = 0; i < N; i++) {
+    if (pos[i]) { ma10 += pa[i]; mb10 += pb[i]; }
+    else { ma01 += pa[i]; mb01 += pb[i]; }
   }
-  for (let j = 0; j < n; j++) {
-    const lb = lowerBound(sp, neg[j]);
-    const ub = lb < m && sp[lb] === neg[j] ? upperBound(sp, neg[j]) : lb;
-    v01[j] = (m - ub + (ub - lb) / 2) / m;
+  const m = a.m;
+  const n = a.n;
+  ma10 /= m; mb10 /= m; ma01 /= n; mb01 /= n;
+  let aa10 = 0, bb10 = 0, ab10 = 0, aa01 = 0, bb01 = 0, ab01 = 0;
+  for (let i = 0; i < N; i++) {
+    if (pos[i]) {
+      const x = pa[i] - ma10, y = pb[i] - mb10;
+      aa10 += x * x; bb10 += y * y; ab10 += x * y;
+    } else {
+      const x = pa[i] - ma01, y = pb[i] - mb01;
+      aa01 += x * x; bb01 += y * y; ab01 += x * y;
+    }
   }
-  return { v10, v01, auc: sum / m };
+  const f10 = m > 1 ? 1 / ((m - 1) * m) : 0;
+  const f01 = n > 1 ? 1 / ((n - 1) * n) : 0;
+  return [aa10 * f10 + aa01 * f01, bb10 * f10 + bb01 * f01, ab10 * f10 + ab01 * f01];
 }
 
 /** AUC of scores for label 1 vs 0; undefined for a single-class set. */
 export function auc(labels: ArrayLike<number>, scores: ArrayLike<number>): number | undefined {
-  const { pos, neg } = byClass(labels, scores);
-  return placements(pos, neg)?.auc;
-}
-
-function mean(a: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s / a.length;
-}
-
-/** Sample covariance (denominator n − 1); 0 for a single element, as the variance term vanishes. */
-function cov(a: Float64Array, b: Float64Array): number {
-  const n = a.length;
-  if (n < 2) return 0;
-  const ma = mean(a);
-  const mb = mean(b);
-  let s = 0;
-  for (let i = 0; i < n; i++) s += (a[i] - ma) * (b[i] - mb);
-  return s / (n - 1);
+  return placementsByIndex(labels, scores)?.auc;
 }
 
 export interface DelongResult {
@@ -113,16 +104,10 @@ export interface DelongResult {
 
 /** DeLong variance of the AUC and its normal CI, clipped to [0, 1]. */
 export function delong(labels: ArrayLike<number>, scores: ArrayLike<number>, level = 0.95): DelongResult | undefined {
-  const { pos, neg } = byClass(labels, scores);
-  const p = placements(pos, neg);
+  const p = placementsByIndex(labels, scores);
   if (!p) return undefined;
-  return delongFromPlacements(p, level);
-}
-
-export function delongFromPlacements(p: Placements, level = 0.95): DelongResult {
-  const m = p.v10.length;
-  const n = p.v01.length;
-  const variance = cov(p.v10, p.v10) / m + cov(p.v01, p.v01) / n;
+  const { m, n } = p;
+  const variance = delongCov(p, p);
   const se = Math.sqrt(variance);
   const z = qnorm(1 - (1 - level) / 2);
   return {
@@ -148,16 +133,11 @@ export interface PairedDelong {
 
 /** Paired DeLong test of two score vectors on the same labelled cases (H0: equal AUC). */
 export function delongPaired(labels: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>, level = 0.95): PairedDelong | undefined {
-  const A = byClass(labels, a);
-  const B = byClass(labels, b);
-  const pa = placements(A.pos, A.neg);
-  const pb = placements(B.pos, B.neg);
+  const pa = placementsByIndex(labels, a);
+  const pb = placementsByIndex(labels, b);
   if (!pa || !pb) return undefined;
-  const m = pa.v10.length;
-  const n = pa.v01.length;
-  const var_a = cov(pa.v10, pa.v10) / m + cov(pa.v01, pa.v01) / n;
-  const var_b = cov(pb.v10, pb.v10) / m + cov(pb.v01, pb.v01) / n;
-  const covariance = cov(pa.v10, pb.v10) / m + cov(pa.v01, pb.v01) / n;
+  const { m, n } = pa;
+  const [var_a, var_b, covariance] = delongCov3(pa, pb);
   const vd = var_a + var_b - 2 * covariance;
   const diff = pa.auc - pb.auc;
   const se_diff = Math.sqrt(Math.max(0, vd));

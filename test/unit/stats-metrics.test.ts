@@ -97,3 +97,18 @@ test('bootstrap CI: seeded, case-level, brackets the AUC and agrees roughly with
   const bc = bootstrapAuc(y, prob, 2, { n: 200, seed: 4, caseOf });
   assert.ok(bc.ci![0] < bc.auc! && bc.auc! < bc.ci![1]);
 });
+
+test('radix score order equals a comparison sort (negatives, ±0, infinities, ties)', async () => {
+  const { sortScores } = await import('../../src/stats/rank.ts');
+  const rs = new RandomState(11);
+  for (const n of [5, 300, 5000]) {
+    const s = Array.from({ length: n }, (_, i) => {
+      const r = rs.interval(9);
+      return r === 0 ? -0 : r === 1 ? 0 : r === 2 ? -Infinity : r === 3 ? Infinity : r === 4 ? Math.round(rs.random() * 5) - 2 : (rs.random() - 0.5) * 10 ** (rs.interval(20) - 10);
+    });
+    const { order } = sortScores(s);
+    for (let k = 1; k < n; k++) assert.ok(s[order[k - 1]] <= s[order[k]], `n=${n} position ${k}`);
+    assert.equal(new Set(order).size, n);
+  }
+  assert.throws(() => sortScores([0.1, NaN]), /NaN/);
+});
