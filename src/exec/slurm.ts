@@ -7,7 +7,10 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Resources } from '../spec/types.gen.ts';
+import type { DeviceSlot, StageResult } from '../stages/types.ts';
+import type { StageJob, WorkerMessage } from './harness.ts';
 import { sbatch, squeueState, scontrolJob, sacctJob, scancel, slurmReachable, TERMINAL_STATES } from './slurm-cli.ts';
 
 export type SlurmOptions = NonNullable<Resources['slurm']>;
@@ -294,4 +297,91 @@ export function describeSlurmFailure(stageId: string, r: SlurmJobResult): string
     : `ended in state ${r.state} without an exit status`;
   const err = tail(r.stderrPath, 15);
   return `${stageId}: slurm job ${r.jobId} ${what} (state ${r.state}; logs ${r.stdoutPath}, ${r.stderrPath})${err ? `\n${err}` : ''}`;
+}
+
+// ---- a stage as a Slurm job ------------------------------------------------------------------
+
+const WORKER = fileURLToPath(new URL('./slurm-worker.ts', import.meta.url));
+/** Marks worker messages in the job's stdout (kept in sync with slurm-worker.ts, not imported: that module runs on import). */
+const MESSAGE_PREFIX = '@@milflow ';
+
+function tsxLoader(): string {
+  // Absolute, so the job can start from any working directory.
+  try { return import.meta.resolve('tsx'); } catch { return 'tsx'; }
+}
+
+/** The device a Slurm job gets: its GPU (if gres asks for one; Slurm sets CUDA_VISIBLE_DEVICES) and its CPUs. */
+export function slurmDevice(opts: SlurmOptions = {}): DeviceSlot {
+  const gpu = /(^|,)gpu(:|$)/.test(opts.gres ?? '');
+  return { kind: gpu ? 'gpu' : 'cpu', index: 0, threads: opts.cpus_per_task ?? SLURM_DEFAULTS.cpus_per_task };
+}
+
+export interface SlurmStageRequest {
+  /** The job exactly as the local executor hands it to its worker (outDir: the cache's temp dir). */
+  job: StageJob;
+  /** The run directory; job scripts, stage JSON and logs go to <runDir>/slurm/. */
+  runDir: string;
+  slurm?: SlurmOptions;
+  /** Extra environment for the worker (the job also inherits the submitting environment). */
+  env?: Record<string, string>;
+  attempt?: number;
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Worker messages (log, progress, metric) as they appear in the job's stdout. */
+  onMessage?: (m: WorkerMessage) => void;
+  /** Job id after submission and each state change (PENDING, RUNNING, COMPLETED, ...). */
+  onJob?: (jobId: string, state: string) => void;
+}
+
+export interface SlurmStageResult extends StageResult {
+  slurm: { jobId: string; state: string; seconds: number; queuedSeconds: number; stdout: string; stderr: string; host?: string };
+}
+
+/**
+ * Runs one heavy stage as an sbatch job and resolves with its StageResult; the caller publishes
+ * job.outDir as it would after a local worker. Rejects with the stage's own error message (plus the
+ * job id and log paths) when the stage fails, with a Slurm-level explanation when the job died
+ * (time limit, memory, node failure), and with an AbortError after scancel when `signal` aborts.
+ */
+export async function runStageOnSlurm(req: SlurmStageRequest): Promise<SlurmStageResult> {
+  const opts = { ...SLURM_DEFAULTS, ...req.slurm };
+  const logDir = join(req.runDir, 'slurm');
+  mkdirSync(logDir, { recursive: true });
+  const stem = jobFileStem(req.job.id, req.attempt);
+  const jobFile = join(logDir, `${stem}.job.json`);
+  const resultTpl = join(logDir, `${stem}.%j.result.json`);
+  writeFileSync(jobFile, JSON.stringify(req.job));
+  const threads = String(opts.cpus_per_task);
+  const env: Record<string, string> = {
+    OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads, MILFLOW_THREADS: threads,
+    MILFLOW_EXECUTOR: 'slurm',
+    ...req.env,
+  };
+  const r = await runSlurmJob({
+    stageId: req.job.id,
+    attempt: req.attempt,
+    argv: [process.execPath, '--import', tsxLoader(), WORKER, jobFile, resultTpl],
+    env,
+    cwd: req.cwd ?? process.cwd(),
+    logDir,
+    options: opts,
+    signal: req.signal,
+    onState: req.onJob,
+    onLine: (stream, line) => {
+      if (stream !== 'stdout' || !line.startsWith(MESSAGE_PREFIX)) return;
+      try { req.onMessage?.(JSON.parse(line.slice(MESSAGE_PREFIX.length)) as WorkerMessage); } catch { /* a torn line: skip */ }
+    },
+  });
+  let outcome: { ok: boolean; result?: StageResult; message?: string } | undefined;
+  try { outcome = JSON.parse(readFileSync(resultTpl.replace('%j', r.jobId), 'utf8')); } catch { /* job died before writing it */ }
+  const where = `slurm job ${r.jobId}, logs ${r.stdoutPath} ${r.stderrPath}`;
+  if (r.ok && outcome?.ok) {
+    return {
+      ...(outcome.result ?? {}),
+      slurm: { jobId: r.jobId, state: r.state, seconds: r.seconds, queuedSeconds: r.queuedSeconds, stdout: r.stdoutPath, stderr: r.stderrPath, host: r.host },
+    };
+  }
+  if (outcome && !outcome.ok && outcome.message) throw new Error(`${outcome.message} (${where})`);
+  if (r.ok) throw new Error(`${req.job.id}: slurm job ${r.jobId} completed but wrote no result (${where})`);
+  throw new Error(describeSlurmFailure(req.job.id, r));
 }
