@@ -8,11 +8,13 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 /** verb name → module. Keep sorted; add a line when you add src/cli/<verb>.ts. */
 const verbs: Record<string, () => Promise<{ register(p: Command): void }>> = {
-  // graph: () => import('./graph.ts'),
-  // plan: () => import('./plan.ts'),
+  graph: () => import('./graph.ts'),
+  plan: () => import('./plan.ts'),
   report: () => import('./report.ts'),
-  // run: () => import('./run.ts'),
-  // status: () => import('./status.ts'),
+  run: () => import('./run.ts'),
+  splits: () => import('./splits.ts'),
+  stats: () => import('./stats.ts'),
+  status: () => import('./status.ts'),
   sync: () => import('./sync.ts'),
   validate: () => import('./validate.ts'),
 };
