@@ -96,3 +96,43 @@ export async function slurmReachable(): Promise<{ ok: boolean; reason?: string }
   }
   return { ok: true };
 }
+
+/**
+ * Job states for many concurrent jobs with one `squeue` call per interval: every waiting stage
+ * asks for its own job, the answers come from a shared query no older than `maxAgeMs`, so a run
+ * with a hundred queued jobs costs the controller one RPC per poll, not a hundred.
+ */
+export class SqueueWatcher {
+  private states = new Map<string, string | undefined>();
+  private fetchedAt = 0;
+  private inflight: Promise<void> | undefined;
+  private watched = new Set<string>();
+  constructor(private maxAgeMs = 1000) {}
+
+  watch(jobId: string): void { this.watched.add(jobId); this.fetchedAt = 0; }
+  unwatch(jobId: string): void { this.watched.delete(jobId); this.states.delete(jobId); }
+
+  async state(jobId: string): Promise<string | undefined> {
+    if (!this.watched.has(jobId)) this.watch(jobId);
+    if (Date.now() - this.fetchedAt > this.maxAgeMs || !this.states.has(jobId)) {
+      this.inflight ??= this.fetch().finally(() => { this.inflight = undefined; });
+      await this.inflight;
+    }
+    return this.states.get(jobId);
+  }
+
+  private async fetch(): Promise<void> {
+    const ids = [...this.watched];
+    if (ids.length === 0) return;
+    const args = ['-h', '--states=all', '-j', ids.join(','), '-o', '%i %T'];
+    const r = await runCmd('squeue', args);
+    if (r.code !== 0 && !/Invalid job id/i.test(r.stderr)) fail('squeue', args, r);
+    const seen = new Map<string, string>();
+    for (const line of r.stdout.split('\n')) {
+      const [id, st] = line.trim().split(/\s+/);
+      if (id && st) seen.set(id, st.replace(/\+$/, ''));
+    }
+    for (const id of ids) this.states.set(id, seen.get(id));
+    this.fetchedAt = Date.now();
+  }
+}

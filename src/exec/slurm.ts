@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageResult } from '../stages/types.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
-import { sbatch, squeueState, scontrolJob, sacctJob, scancel, slurmReachable, TERMINAL_STATES } from './slurm-cli.ts';
+import { sbatch, scontrolJob, sacctJob, scancel, slurmReachable, SqueueWatcher, TERMINAL_STATES } from './slurm-cli.ts';
 
 export type SlurmOptions = NonNullable<Resources['slurm']>;
 
@@ -36,6 +36,8 @@ export interface SlurmJobSpec {
   onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
   /** Called with the job id right after submission and on every state change. */
   onState?: (jobId: string, state: string) => void;
+  /** Shared squeue poller of concurrent jobs (one is made per job otherwise). */
+  watcher?: SqueueWatcher;
 }
 
 export interface SlurmJobResult {
@@ -203,6 +205,9 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
   let cancelled = false;
   let cancelDeadline = 0;
   let unknownSince: number | undefined;
+  // Answers may be up to half a poll old: concurrent jobs share one squeue call.
+  const watcher = spec.watcher ?? new SqueueWatcher(pollMs / 2);
+  watcher.watch(jobId);
 
   for (;;) {
     if (spec.signal?.aborted && !cancelled) {
@@ -212,7 +217,7 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
     }
     let s: string | undefined;
     try {
-      s = await squeueState(jobId);
+      s = await watcher.state(jobId);
     } catch (err) {
       // A controller hiccup is not a job failure: keep polling for a while.
       unknownSince ??= Date.now();
@@ -235,6 +240,7 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
     await sleep(cancelled ? 200 : pollMs, cancelled ? undefined : spec.signal);
   }
 
+  watcher.unwatch(jobId);
   // The status file is written by the job on the compute node; allow a shared file system a moment.
   let status = readStatus(statusPath);
   for (let i = 0; !status && !cancelled && state === 'COMPLETED' && i < 20; i++) {
@@ -331,6 +337,7 @@ export interface SlurmStageRequest {
   onMessage?: (m: WorkerMessage) => void;
   /** Job id after submission and each state change (PENDING, RUNNING, COMPLETED, ...). */
   onJob?: (jobId: string, state: string) => void;
+  watcher?: SqueueWatcher;
 }
 
 export interface SlurmStageResult extends StageResult {
@@ -367,9 +374,13 @@ export async function runStageOnSlurm(req: SlurmStageRequest): Promise<SlurmStag
     options: opts,
     signal: req.signal,
     onState: req.onJob,
+    watcher: req.watcher,
     onLine: (stream, line) => {
-      if (stream !== 'stdout' || !line.startsWith(MESSAGE_PREFIX)) return;
-      try { req.onMessage?.(JSON.parse(line.slice(MESSAGE_PREFIX.length)) as WorkerMessage); } catch { /* a torn line: skip */ }
+      if (stream === 'stdout' && line.startsWith(MESSAGE_PREFIX)) {
+        try { req.onMessage?.(JSON.parse(line.slice(MESSAGE_PREFIX.length)) as WorkerMessage); } catch { /* a torn line: skip */ }
+      } else if (line) {
+        req.onMessage?.({ t: 'log', message: line });
+      }
     },
   });
   let outcome: { ok: boolean; result?: StageResult; message?: string } | undefined;
@@ -384,4 +395,40 @@ export async function runStageOnSlurm(req: SlurmStageRequest): Promise<SlurmStag
   if (outcome && !outcome.ok && outcome.message) throw new Error(`${outcome.message} (${where})`);
   if (r.ok) throw new Error(`${req.job.id}: slurm job ${r.jobId} completed but wrote no result (${where})`);
   throw new Error(describeSlurmFailure(req.job.id, r));
+}
+
+/** What the scheduler (src/exec/local.ts) needs to send heavy stages to Slurm instead of local workers. */
+export interface SlurmExecutor {
+  /** Jobs in flight at once: Slurm queues them, so this is a politeness cap, not a device count. */
+  concurrency: number;
+  /** The device recorded for every Slurm-run stage. */
+  device: DeviceSlot;
+  run(job: StageJob, attempt: number, log: (m: string) => void, onMessage: (m: WorkerMessage) => void): Promise<SlurmStageResult>;
+}
+
+/**
+ * Checks that a controller answers (a run fails up front, not per stage, when none does) and
+ * returns the runner for heavy stages. `jobs` (milflow run --jobs) caps jobs in flight; default 64.
+ */
+export async function slurmExecutor(resources: Resources, runDir: string, signal: AbortSignal, opts: { jobs?: number } = {}): Promise<SlurmExecutor> {
+  const reach = await slurmReachable();
+  if (!reach.ok) throw new Error(`resources.executor is slurm but ${reach.reason}`);
+  const slurm = { ...SLURM_DEFAULTS, ...resources.slurm };
+  const watcher = new SqueueWatcher((slurm.poll_seconds * 1000) / 2);
+  const device = slurmDevice(slurm);
+  return {
+    concurrency: Math.max(1, opts.jobs ?? 64),
+    device,
+    run: (job, attempt, log, onMessage) =>
+      runStageOnSlurm({
+        job: { ...job, device },
+        runDir,
+        slurm,
+        attempt,
+        signal,
+        watcher,
+        onMessage: (m) => (m.t === 'log' ? log(m.message) : onMessage(m)),
+        onJob: (id, state) => log(`slurm job ${id}: ${state}`),
+      }),
+  };
 }
