@@ -17,6 +17,8 @@ export type RunEvent =
     }
   | { type: 'stage-start'; time: string; id: string; kind: string; key: string; device: DeviceSlot; attempt: number }
   | { type: 'stage-progress'; time: string; id: string; done: number; total: number; note?: string }
+  /** A metric() call of a running stage (also stored in the entry's metrics.jsonl). */
+  | { type: 'stage-metric'; time: string; id: string; name: string; value: number; step?: number }
   | {
       type: 'stage-end';
       time: string;

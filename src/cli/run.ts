@@ -1,0 +1,42 @@
+// `milflow run spec.yaml [--target GLOB] [--force GLOB] [--keep-going] [--retries N] [--jobs N]`
+import type { Command } from 'commander';
+import { relative } from 'node:path';
+import { collect, planFromSpec } from '../dag/load.ts';
+import { executePlan } from '../exec/local.ts';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw Object.assign(new Error(`${name} must be a non-negative integer, not '${v}'`), { exitCode: 2 });
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the experiment: every stage not in the cache, on the available devices')
+    .argument('<spec>', 'experiment YAML file')
+    .option('--target <glob>', 'only these stages and what they need (repeatable)', collect, [])
+    .option('--force <glob>', 'recompute these stages even if cached (repeatable)', collect, [])
+    .option('--keep-going', 'after a failure, keep running stages that do not depend on it')
+    .option('--retries <n>', 'retries of a failed stage (default: resources.retries)', int('--retries'))
+    .option('--jobs <n>', 'concurrent heavy stages (default: device slots)', int('--jobs'))
+    .action(async (specPath: string, o: { target: string[]; force: string[]; keepGoing?: boolean; retries?: number; jobs?: number }) => {
+      const { loaded, plan } = await planFromSpec(specPath, o);
+      const spec = loaded.spec as any;
+      if (spec.resources?.executor === 'slurm') {
+        process.stderr.write('note: resources.executor is slurm; this build runs the plan locally\n');
+      }
+      process.stderr.write(`${plan.experiment}: ${plan.counts.total} stages, ${plan.counts.run} to run, ${plan.counts.cached} cached\n`);
+      const r = await executePlan({
+        plan, spec: { path: loaded.path, hash: loaded.hash, text: loaded.text, spec }, resources: spec.resources,
+        jobs: o.jobs || undefined, retries: o.retries, keepGoing: o.keepGoing, handleSigint: true,
+      });
+      const c = r.record.counts;
+      const failed = r.record.stages.filter((s) => s.status === 'failed');
+      for (const f of failed.slice(0, 10)) process.stderr.write(`failed: ${f.id}: ${f.error}\n`);
+      if (failed.length > 10) process.stderr.write(`… and ${failed.length - 10} more failed stages (milflow status)\n`);
+      process.stderr.write(`${r.record.status}: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped in ${(r.record.seconds ?? 0).toFixed(1)} s\n`);
+      process.stdout.write(`run: ${relative(process.cwd(), r.runDir) || r.runDir}\n`);
+      process.exitCode = r.exitCode;
+    });
+}

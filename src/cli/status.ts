@@ -1,0 +1,84 @@
+// `milflow status [spec.yaml | --run DIR]`: the last run — counts, failed stages with their
+// errors, stages still running (or left running by a crashed orchestrator).
+import type { Command } from 'commander';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadSpec } from '../spec/load.ts';
+import { readEvents, readRecord, runDirs, thisHost, type RunRecord } from '../exec/records.ts';
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('summarise the last run of an experiment (or the run in --run DIR)')
+    .argument('[spec]', 'experiment YAML file')
+    .option('--run <dir>', 'a run directory (runs/<experiment>/<run-id>)')
+    .option('--json', 'print the run record as JSON')
+    .action(async (specPath: string | undefined, o: { run?: string; json?: boolean }) => {
+      const dir = o.run ? resolve(o.run) : await lastRun(specPath);
+      if (!dir || !existsSync(join(dir, 'record.json'))) {
+        throw Object.assign(new Error(dir ? `no run record in ${dir}` : 'no runs found (give the spec or --run DIR)'), { exitCode: 1 });
+      }
+      const rec = readRecord(dir);
+      if (o.json) { process.stdout.write(JSON.stringify(rec, null, 2) + '\n'); return; }
+      process.stdout.write(statusText(dir, rec));
+    });
+}
+
+async function lastRun(specPath?: string): Promise<string | null> {
+  if (specPath) {
+    const loaded = await loadSpec(specPath);
+    const root = resolve(loaded.spec.output?.root ?? 'runs');
+    return runDirs(root, loaded.spec.name).pop() ?? null;
+  }
+  // No spec: the newest run of any experiment under ./runs.
+  const root = resolve('runs');
+  let best: string | null = null;
+  let bestName = '';
+  for (const exp of existsSync(root) ? readdirSync(root) : []) {
+    if (exp === 'cache' || !statSync(join(root, exp)).isDirectory()) continue;
+    const last = runDirs(root, exp).pop();
+    const name = last?.split('/').pop() ?? '';
+    if (last && name > bestName) { best = last; bestName = name; }
+  }
+  return best;
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e: any) { return e?.code === 'EPERM'; }
+}
+
+export function statusText(dir: string, rec: RunRecord): string {
+  const lines: string[] = [];
+  let status: string = rec.status;
+  if (rec.status === 'running' && rec.host === thisHost && !alive(rec.pid)) status = 'crashed (orchestrator no longer running; rerun to resume)';
+  const c = rec.counts;
+  lines.push(`run ${rec.runId} of ${rec.experiment}: ${status}`);
+  lines.push(`  started ${rec.started}${rec.finished ? `, finished ${rec.finished} (${(rec.seconds ?? 0).toFixed(1)} s)` : ''} on ${rec.host}, milflow ${rec.milflowVersion}`);
+  lines.push(`  ${rec.stages.length} stages: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped`);
+  // Live state comes from the events (record.json is rewritten only at the start and the end).
+  const ended = new Map<string, { status: string; error?: string }>();
+  const started = new Map<string, string>();
+  for (const e of readEvents(dir)) {
+    if (e.type === 'stage-start') started.set(e.id, e.time);
+    if (e.type === 'stage-end') ended.set(e.id, { status: e.status, error: e.error });
+  }
+  if (rec.status === 'running') {
+    const done = [...ended.values()];
+    const n = (s: string) => done.filter((d) => d.status === s).length;
+    lines.push(`  so far: ${n('executed')} executed, ${n('cached')} cached, ${n('failed')} failed, ${n('skipped')} skipped of ${rec.stages.length}`);
+    const running = [...started].filter(([id]) => !ended.has(id));
+    if (running.length) {
+      lines.push(`  ${status.startsWith('crashed') ? 'interrupted while running' : 'running'}:`);
+      for (const [id, t] of running) lines.push(`    ${id} (since ${t})`);
+    }
+  }
+  const failed = rec.status === 'running'
+    ? [...ended].filter(([, v]) => v.status === 'failed').map(([id, v]) => ({ id, error: v.error }))
+    : rec.stages.filter((s) => s.status === 'failed');
+  if (failed.length) {
+    lines.push('  failed:');
+    for (const f of failed) lines.push(`    ${f.id}: ${f.error ?? '(no message)'}`);
+  }
+  lines.push(`  record: ${dir}`);
+  return lines.join('\n') + '\n';
+}

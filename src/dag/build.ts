@@ -1,0 +1,349 @@
+// Expands a loaded spec into the stage list of src/stages/CONTRACTS.md.
+//
+// Sweeps: every variant (one per sweep combination) is expanded on its own into "raw" stages
+// whose ids carry no sweep coordinates. Then, walking the raw stages in dependency order, a
+// coordinate is written into a stage's identity only if changing that coordinate alone changes
+// the stage (its kind, params, externals or resolved upstream ids). So a sweep over
+// models.clam_sb.B multiplies clam_sb's train/evaluate/... stages and the comparisons that read
+// them, but not mil's, and a sweep over splits.seed multiplies splits and everything downstream.
+import { isAbsolute, resolve } from 'node:path';
+import { canonicalJson } from '../spec/canonical.ts';
+import type { Dataset, Experiment, Model } from '../spec/types.gen.ts';
+import type { Json, StageDecl } from '../stages/types.ts';
+import type { Coords, LoadedSpec } from './types.ts';
+
+interface Raw {
+  /** Identity without sweep coordinates (unique within one variant). */
+  base: string;
+  /** Sweep coordinates are inserted between head and tail. */
+  head: string;
+  tail: string;
+  kind: string;
+  params: Json;
+  /** input name → base id of the upstream stage (same variant). */
+  inputs: Record<string, string>;
+  externals?: Record<string, string>;
+  labels: Record<string, string | number>;
+}
+
+/** Signature of `expandWsiDataset` in src/wsi/expand.ts (written by the WSI engineer). */
+type ExpandWsi = (ds: NonNullable<Dataset['wsi']>, specDir: string, idPrefix: string) =>
+  Promise<{ stages: StageDecl[]; datasetStageId: string }> | { stages: StageDecl[]; datasetStageId: string };
+
+const WSI_MODULE = '../wsi/expand.ts';
+
+async function loadWsiExpander(): Promise<ExpandWsi> {
+  try {
+    // Non-literal specifier: the WSI module is optional at type-check time.
+    const mod = (await import(WSI_MODULE)) as { expandWsiDataset?: ExpandWsi };
+    if (typeof mod.expandWsiDataset !== 'function') throw new Error('src/wsi/expand.ts exports no expandWsiDataset');
+    return mod.expandWsiDataset;
+  } catch (err: any) {
+    if (err?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module/.test(String(err?.message))) {
+      throw new Error('dataset.wsi needs the WSI preprocessing module (src/wsi/expand.ts), which is not installed in this build');
+    }
+    throw err;
+  }
+}
+
+const num = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
+const abs = (dir: string, p: string) => (isAbsolute(p) ? p : resolve(dir, p));
+const fracLabel = (f: number) => `frac=${f}`;
+
+/** Fields of a model that only CLAM's instance clustering reads. */
+const CLAM_ONLY = ['B', 'c1', 'c2', 'inst_loss'];
+const isClam = (m: Model) => m.type === 'clam_sb' || m.type === 'clam_mb';
+const isMil = (m: Model) => m.type === 'mil' || m.type === 'mmil';
+
+function modelParams(m: Model): Json {
+  const out: Record<string, unknown> = { ...m };
+  if (!isClam(m)) for (const k of CLAM_ONLY) delete out[k];
+  return out as Json;
+}
+
+function datasetSource(ds: Dataset): 'clam' | 'synthetic' | 'mil_csv' | 'wsi' {
+  const keys = Object.keys(ds).filter((k) => (ds as any)[k] !== undefined);
+  if (keys.length !== 1) throw new Error(`dataset must have exactly one source (clam, synthetic, mil_csv or wsi), found: ${keys.join(', ') || 'none'}`);
+  return keys[0] as any;
+}
+
+/** Dataset stage(s) for one source. Returns the raw stages and the id of the dataset stage. */
+async function datasetStages(
+  ds: Dataset, spec: Experiment, specDir: string, cohort: string | null, wsi: () => Promise<ExpandWsi>,
+): Promise<{ stages: Raw[]; id: string }> {
+  const id = cohort ? `dataset/cohort=${cohort}` : 'dataset';
+  const task = { classes: spec.task.classes as string[], label_map: (spec.task.label_map ?? null) as Json };
+  const labels: Record<string, string> = cohort ? { cohort } : {};
+  const source = datasetSource(ds);
+  if (source === 'wsi') {
+    const expand = await wsi();
+    const r = await expand(ds.wsi!, specDir, cohort ? `cohort=${cohort}` : '');
+    const stages: Raw[] = r.stages.map((d) => ({
+      base: d.id, head: d.id, tail: '', kind: d.kind, params: d.params, inputs: { ...d.inputs },
+      externals: d.externals, labels: { ...(d.labels ?? {}) },
+    }));
+    return { stages, id: r.datasetStageId };
+  }
+  let params: Record<string, unknown>;
+  let externals: Record<string, string>;
+  if (source === 'synthetic') {
+    const s = ds.synthetic ?? {};
+    params = { source, synthetic: { ...s, n_classes: s.n_classes ?? task.classes.length }, ...task };
+    externals = {};
+  } else if (source === 'clam') {
+    const c = ds.clam!;
+    const features = abs(specDir, c.features_dir);
+    // slides.csv holds absolute paths into the features directory: its location is an output.
+    params = { source, features_dir: features, ...task };
+    externals = { csv: abs(specDir, c.csv), features_dir: features };
+  } else {
+    const c = ds.mil_csv!;
+    params = { source, ...task };
+    externals = { csv: abs(specDir, c.csv) };
+  }
+  return { stages: [{ base: id, head: id, tail: '', kind: 'dataset', params: params as Json, inputs: {}, externals, labels }], id };
+}
+
+/** Stages of one variant, ids without sweep coordinates. */
+async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promise<ExpandWsi>): Promise<Raw[]> {
+  const out: Raw[] = [];
+  const classes = spec.task.classes as string[];
+  const nClasses = classes.length;
+  const sp = spec.splits ?? {};
+  const folds = num(sp.folds, 10);
+  const fracs = (sp.training_fractions ?? [1]) as number[];
+  const ev = spec.evaluate ?? {};
+  const cohorts = (ev.cohorts ?? []) as { name: string; dataset: Dataset }[];
+  const models = spec.models as Model[];
+
+  const main = await datasetStages(spec.dataset, spec, specDir, null, wsi);
+  out.push(...main.stages);
+  const cohortDs = new Map<string, string>();
+  for (const c of cohorts) {
+    const r = await datasetStages(c.dataset, spec, specDir, c.name, wsi);
+    out.push(...r.stages);
+    cohortDs.set(c.name, r.id);
+  }
+  const cohortNames = ['test', ...cohorts.map((c) => c.name)];
+  const standardize = spec.dataset.mil_csv ? spec.dataset.mil_csv.standardize ?? true : false;
+
+  for (const frac of fracs) {
+    const splitsId = `splits/${fracLabel(frac)}`;
+    const splitParams: Record<string, unknown> = {
+      mode: sp.mode ?? 'nested', folds, val_frac: num(sp.val_frac, 0.1), test_frac: num(sp.test_frac, 0.1),
+      seed: num(sp.seed, 1), frac,
+    };
+    const externals: Record<string, string> = {};
+    if ((sp.mode ?? 'nested') === 'import') {
+      const d = sp.import_dir as unknown;
+      const dir = typeof d === 'string' ? d : d && typeof d === 'object' ? (d as Record<string, string>)[String(frac)] : undefined;
+      if (!dir) throw new Error(`splits.import_dir has no directory for training fraction ${frac}`);
+      externals.import_dir = abs(specDir, dir);
+    }
+    out.push({ base: splitsId, head: 'splits', tail: fracLabel(frac), kind: 'splits', params: splitParams as Json, inputs: { dataset: main.id }, externals, labels: { frac } });
+  }
+
+  const evalIds = new Map<string, string[]>(); // `${model}|${frac}|${cohort}` → evaluate ids by fold
+  const ensembleIds = new Map<string, string>();
+  for (const m of models) {
+    for (const frac of fracs) {
+      const splitsId = `splits/${fracLabel(frac)}`;
+      for (let fold = 0; fold < folds; fold++) {
+        const tail = `${fracLabel(frac)}/fold=${fold}`;
+        const trainId = `train/${m.name}/${tail}`;
+        const common = { model: m.name, model_type: m.type, frac, fold };
+        out.push({
+          base: trainId, head: `train/${m.name}`, tail, kind: 'train',
+          params: { model: modelParams(m), n_classes: nClasses, subtyping: spec.task.subtyping ?? false, train: (spec.train ?? {}) as Json, fold, frac, standardize },
+          inputs: { dataset: main.id, splits: splitsId }, labels: common,
+        });
+        for (const cohort of cohortNames) {
+          const evalTail = `${tail}/cohort=${cohort}`;
+          const id = `evaluate/${m.name}/${evalTail}`;
+          const inputs: Record<string, string> = cohort === 'test'
+            ? { model: trainId, dataset: main.id, splits: splitsId }
+            : { model: trainId, dataset: cohortDs.get(cohort)! };
+          out.push({ base: id, head: `evaluate/${m.name}`, tail: evalTail, kind: 'evaluate', params: { fold, cohort, n_classes: nClasses }, inputs, labels: { ...common, cohort } });
+          const k = `${m.name}|${frac}|${cohort}`;
+          if (!evalIds.has(k)) evalIds.set(k, []);
+          evalIds.get(k)!.push(id);
+        }
+      }
+      for (const cohort of cohortNames) {
+        const tail = `${fracLabel(frac)}/cohort=${cohort}`;
+        const evals = evalIds.get(`${m.name}|${frac}|${cohort}`)!;
+        const inputs = Object.fromEntries(evals.map((id, k) => [`fold${k}`, id]));
+        const labels = { model: m.name, model_type: m.type, frac, cohort };
+        out.push({ base: `aggregate/${m.name}/${tail}`, head: `aggregate/${m.name}`, tail, kind: 'aggregate', params: { cohort, classes }, inputs, labels });
+        if (cohort !== 'test' && (ev.ensembles ?? true)) {
+          const id = `ensemble/${m.name}/${tail}`;
+          const params: Record<string, unknown> = { cohort, classes, ci: ev.ci ?? 'delong' };
+          if ((ev.ci ?? 'delong') === 'bootstrap') params.bootstrap = ev.bootstrap ?? {};
+          out.push({ base: id, head: `ensemble/${m.name}`, tail, kind: 'ensemble', params: params as Json, inputs, labels });
+          ensembleIds.set(`${m.name}|${frac}|${cohort}`, id);
+        }
+      }
+    }
+  }
+
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const pairs: [string, string][] = ev.compare
+    ? (ev.compare as [string, string][])
+    : models.filter(isClam).flatMap((a) => models.filter(isMil).map((b) => [a.name, b.name] as [string, string]));
+  for (const [a, b] of pairs) {
+    for (const n of [a, b]) if (!byName.has(n)) throw new Error(`evaluate.compare names model '${n}', which is not in models (${[...byName.keys()].join(', ')})`);
+    for (const frac of fracs) {
+      for (const cohort of cohortNames) {
+        const tail = `${fracLabel(frac)}/cohort=${cohort}`;
+        const inputs: Record<string, string> = {};
+        for (const [side, name] of [['a', a], ['b', b]] as const) {
+          evalIds.get(`${name}|${frac}|${cohort}`)!.forEach((id, k) => (inputs[`${side}_fold${k}`] = id));
+          const ens = ensembleIds.get(`${name}|${frac}|${cohort}`);
+          if (ens) inputs[`${side}_ensemble`] = ens;
+        }
+        const params: Record<string, unknown> = { a, b, cohort, classes, ci: ev.ci ?? 'delong' };
+        if ((ev.ci ?? 'delong') === 'bootstrap') params.bootstrap = ev.bootstrap ?? {};
+        out.push({ base: `compare/${a}-vs-${b}/${tail}`, head: `compare/${a}-vs-${b}`, tail, kind: 'compare', params: params as Json, inputs, labels: { model_a: a, model_b: b, frac, cohort } });
+      }
+    }
+  }
+
+  return out;
+}
+
+const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare']);
+
+function fmtValue(v: unknown): string {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : canonicalJson(v);
+}
+
+/** Short names for sweep coordinates: the last path segment unless two coordinates share it. */
+function coordNames(paths: string[]): Map<string, string> {
+  const last = (p: string) => p.split('.').pop()!;
+  const count = new Map<string, number>();
+  for (const p of paths) count.set(last(p), (count.get(last(p)) ?? 0) + 1);
+  return new Map(paths.map((p) => [p, count.get(last(p))! > 1 ? p : last(p)]));
+}
+
+/** Orders raw base ids so that every stage follows its inputs. */
+function topoOrder(bases: Map<string, Raw>): string[] {
+  const order: string[] = [];
+  const state = new Map<string, 1 | 2>();
+  const visit = (id: string, from: string) => {
+    const s = state.get(id);
+    if (s === 2) return;
+    if (s === 1) throw new Error(`stage graph has a cycle through ${id}`);
+    const r = bases.get(id);
+    if (!r) throw new Error(`stage ${from} reads '${id}', which no stage produces`);
+    state.set(id, 1);
+    for (const up of Object.values(r.inputs)) visit(up, id);
+    state.set(id, 2);
+    order.push(id);
+  };
+  for (const id of bases.keys()) visit(id, id);
+  return order;
+}
+
+export interface BuildOptions {
+  /** Replace the WSI expander (tests). */
+  expandWsi?: ExpandWsi;
+}
+
+/** Expands a loaded spec (all sweep variants) into the stage list, in dependency order. */
+export async function buildDag(loaded: LoadedSpec, opts: BuildOptions = {}): Promise<StageDecl[]> {
+  const variants = loaded.variants?.length ? loaded.variants : [{ coords: {} as Coords, spec: loaded.spec }];
+  let wsiP: Promise<ExpandWsi> | null = null;
+  const wsi = () => (opts.expandWsi ? Promise.resolve(opts.expandWsi) : (wsiP ??= loadWsiExpander()));
+
+  const perVariant: Map<string, Raw>[] = [];
+  for (const v of variants) {
+    const raws = await expandVariant(v.spec, loaded.dir, wsi);
+    const m = new Map<string, Raw>();
+    for (const r of raws) {
+      if (m.has(r.base)) throw new Error(`two stages share the identity '${r.base}' (duplicate model or cohort name?)`);
+      m.set(r.base, r);
+    }
+    perVariant.push(m);
+  }
+
+  const axes = [...new Set(variants.flatMap((v) => Object.keys(v.coords)))].sort();
+  const names = coordNames(axes);
+  const coordKey = (v: number, skip: string | null) => canonicalJson(axes.filter((a) => a !== skip).map((a) => variants[v].coords[a] ?? null));
+
+  // Union of base ids in dependency order (variants may differ in their stage sets).
+  const unionBases = new Map<string, Raw>();
+  for (const m of perVariant) for (const [id, r] of m) if (!unionBases.has(id)) unionBases.set(id, r);
+  const order = topoOrder(unionBases);
+
+  const finalIds: Map<string, string>[] = variants.map(() => new Map());
+  const out = new Map<string, StageDecl>();
+  for (const base of order) {
+    const present = variants.map((_, i) => i).filter((i) => perVariant[i].has(base));
+    const resolvedInputs = (i: number) => {
+      const r = perVariant[i].get(base)!;
+      const inputs: Record<string, string> = {};
+      for (const [name, up] of Object.entries(r.inputs)) {
+        const f = finalIds[i].get(up);
+        if (!f) throw new Error(`stage ${base} reads '${up}', which this sweep variant does not produce`);
+        inputs[name] = f;
+      }
+      return inputs;
+    };
+    const sig = new Map<number, string>();
+    for (const i of present) {
+      const r = perVariant[i].get(base)!;
+      sig.set(i, canonicalJson({ k: r.kind, p: r.params, e: r.externals ?? {}, i: resolvedInputs(i) }));
+    }
+    // A coordinate matters if two variants differing only in it give different stages.
+    let relevant = axes.filter((a) => {
+      const groups = new Map<string, string>();
+      for (const i of present) {
+        const g = coordKey(i, a);
+        const s = groups.get(g);
+        if (s === undefined) groups.set(g, sig.get(i)!);
+        else if (s !== sig.get(i)) return true;
+      }
+      return false;
+    });
+    const idFor = (i: number, rel: string[]) => {
+      const r = perVariant[i].get(base)!;
+      const segs = rel.map((a) => `${names.get(a)}=${fmtValue(variants[i].coords[a])}`);
+      return [r.head, ...segs, r.tail].filter(Boolean).join('/');
+    };
+    // Not a full grid (or an unusual dependency): fall back to every coordinate that varies.
+    const consistent = (rel: string[]) => {
+      const seen = new Map<string, string>();
+      for (const i of present) {
+        const id = idFor(i, rel);
+        const s = seen.get(id);
+        if (s !== undefined && s !== sig.get(i)) return false;
+        seen.set(id, sig.get(i)!);
+      }
+      return true;
+    };
+    if (!consistent(relevant)) relevant = axes.filter((a) => new Set(present.map((i) => fmtValue(variants[i].coords[a]))).size > 1);
+    for (const i of present) {
+      const id = idFor(i, relevant);
+      finalIds[i].set(base, id);
+      if (out.has(id)) continue;
+      const r = perVariant[i].get(base)!;
+      const labels: Record<string, string | number> = { ...r.labels };
+      for (const a of relevant) {
+        const v = variants[i].coords[a];
+        labels[names.get(a)!] = typeof v === 'number' || typeof v === 'string' ? v : fmtValue(v);
+      }
+      const decl: StageDecl = { id, kind: r.kind, params: r.params, inputs: resolvedInputs(i), labels };
+      if (r.externals && Object.keys(r.externals).length) decl.externals = r.externals;
+      out.set(id, decl);
+    }
+  }
+  // One report over every variant: it reads each model-level stage, input name = identity.
+  const first = variants[0].spec;
+  const reportInputs: Record<string, string> = {};
+  for (const d of out.values()) if (REPORTED.has(d.kind)) reportInputs[d.id] = d.id;
+  out.set('report', {
+    id: 'report', kind: 'report', inputs: reportInputs, labels: {},
+    params: { name: first.name, description: first.description ?? '', classes: first.task.classes as string[] } as Json,
+  });
+  return [...out.values()];
+}

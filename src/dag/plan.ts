@@ -1,0 +1,147 @@
+// Plan: for every stage, its key, whether the cache already holds it, and if not, why it must
+// run, stated against the last run that planned the same identity (runs/<experiment>/identities.json).
+import { resolve } from 'node:path';
+import { canonicalJson } from '../spec/canonical.ts';
+import type { Json, StageDecl } from '../stages/types.ts';
+import { CacheStore } from '../cache/store.ts';
+import { readIdentities, type IdentityRecord } from '../exec/records.ts';
+import { buildDag } from './build.ts';
+import { DigestMemo, computeKeys } from './keys.ts';
+import type { LoadedSpec, PlannedStage } from './types.ts';
+
+export interface PlanOptions {
+  /** Output root (cache and run records). */
+  root: string;
+  experiment: string;
+  /** Only these stages (glob over identities) and what they need. */
+  target?: string[];
+  /** Run these stages even when cached. */
+  force?: string[];
+}
+
+export interface Plan {
+  experiment: string;
+  root: string;
+  cacheRoot: string;
+  stages: PlannedStage[];
+  counts: { run: number; cached: number; total: number };
+  seconds: number;
+}
+
+/**
+ * Glob over stage identities: `*` matches within one path segment, `**` across segments, `?` one
+ * character; a pattern without wildcards also matches everything below it (`train/clam_sb`).
+ */
+export function globMatcher(patterns: string[]): (id: string) => boolean {
+  const res = patterns.flatMap((p) => p.split(',')).map((p) => p.trim()).filter(Boolean).map((p) => {
+    let re = '';
+    for (let i = 0; i < p.length; i++) {
+      const c = p[i];
+      if (c === '*' && p[i + 1] === '*') { re += '.*'; i++; }
+      else if (c === '*') re += '[^/]*';
+      else if (c === '?') re += '[^/]';
+      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}(/.*)?$`);
+  });
+  return (id) => res.some((r) => r.test(id));
+}
+
+function flatten(v: unknown, prefix: string, out: Map<string, string>): void {
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const keys = Object.keys(v as object);
+    if (keys.length === 0) out.set(prefix, '{}');
+    for (const k of keys) flatten((v as any)[k], prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out.set(prefix, v === undefined ? 'undefined' : canonicalJson(v));
+  }
+}
+
+/** Field-level differences of two params objects: "model.B 8 → 16". */
+export function paramsDiff(before: Json, after: Json): string[] {
+  const a = new Map<string, string>();
+  const b = new Map<string, string>();
+  flatten(before, '', a);
+  flatten(after, '', b);
+  const out: string[] = [];
+  for (const k of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(k);
+    const y = b.get(k);
+    if (x === y) continue;
+    out.push(`${k || '(params)'} ${x ?? '(unset)'} → ${y ?? '(unset)'}`);
+  }
+  return out;
+}
+
+function reasonFor(s: { key: string; version: string; params: Json; inputs: PlannedStage['inputs'] }, prev: IdentityRecord | undefined): string {
+  if (!prev) return 'new';
+  if (prev.key === s.key) return prev.status === 'failed' ? 'failed last run' : 'cache entry missing';
+  const why: string[] = [];
+  if (prev.version !== s.version) why.push(`stage version changed: ${prev.version} → ${s.version}`);
+  const diff = paramsDiff(prev.params, s.params);
+  if (diff.length) why.push(`params changed: ${diff.slice(0, 3).join(', ')}${diff.length > 3 ? ` (+${diff.length - 3} more)` : ''}`);
+  const changed: string[] = [];
+  for (const [name, ref] of Object.entries(s.inputs)) {
+    const p = prev.inputs[name];
+    if (!p) changed.push(ref.id ?? name);
+    else if ((p.key ?? p.digest) !== (ref.key ?? ref.digest)) changed.push(ref.id ?? `${name} (${ref.path ? 'content' : 'key'})`);
+  }
+  for (const name of Object.keys(prev.inputs)) if (!s.inputs[name]) changed.push(`${prev.inputs[name].id ?? name} (removed)`);
+  if (changed.length) why.push(`input changed: ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}`);
+  return why.length ? why.join('; ') : 'key changed';
+}
+
+/** Plans a list of declared stages (in dependency order). */
+export async function planDecls(decls: StageDecl[], opts: PlanOptions): Promise<Plan> {
+  const t0 = performance.now();
+  const root = resolve(opts.root);
+  const cacheRoot = resolve(root, 'cache');
+  const store = new CacheStore(cacheRoot);
+  const memo = new DigestMemo(resolve(cacheRoot, '.digests.json'));
+
+  let selected = decls;
+  if (opts.target?.length) {
+    const match = globMatcher(opts.target);
+    const byId = new Map(decls.map((d) => [d.id, d]));
+    const keep = new Set<string>();
+    const add = (id: string) => {
+      if (keep.has(id)) return;
+      keep.add(id);
+      for (const up of Object.values(byId.get(id)?.inputs ?? {})) add(up);
+    };
+    for (const d of decls) if (match(d.id)) add(d.id);
+    if (keep.size === 0) throw new Error(`--target ${opts.target.join(',')} matches no stage (stage ids look like ${decls.slice(0, 3).map((d) => d.id).join(', ')})`);
+    selected = decls.filter((d) => keep.has(d.id));
+  }
+
+  const keyed = await computeKeys(selected, memo);
+  memo.save();
+  const history = readIdentities(root, opts.experiment);
+  const forced = opts.force?.length ? globMatcher(opts.force) : () => false;
+  const stages: PlannedStage[] = keyed.map((k) => {
+    const d = k.decl;
+    const base = { key: k.key, version: k.version, params: d.params, inputs: k.inputs };
+    let action: PlannedStage['action'];
+    let reason: string;
+    if (forced(d.id)) { action = 'run'; reason = 'forced'; }
+    else if (store.has(d.kind, k.key)) { action = 'cached'; reason = 'cached'; }
+    else { action = 'run'; reason = reasonFor(base, history[d.id]); }
+    return { id: d.id, kind: d.kind, ...base, action, reason, labels: d.labels ?? {}, deps: [...new Set(Object.values(d.inputs))], decl: d };
+  });
+  const run = stages.filter((s) => s.action === 'run').length;
+  return {
+    experiment: opts.experiment, root, cacheRoot, stages,
+    counts: { run, cached: stages.length - run, total: stages.length },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** Output root of a spec: output.root (default "runs"), relative to the current directory. */
+export function outputRoot(loaded: LoadedSpec): string {
+  return resolve(loaded.spec.output?.root ?? 'runs');
+}
+
+export async function planSpec(loaded: LoadedSpec, opts: Partial<PlanOptions> = {}): Promise<Plan> {
+  const decls = await buildDag(loaded);
+  return planDecls(decls, { root: opts.root ?? outputRoot(loaded), experiment: opts.experiment ?? loaded.spec.name, target: opts.target, force: opts.force });
+}

@@ -1,0 +1,45 @@
+// Runs one stage kind around a StageContext, in the orchestrator (light stages) or in a worker
+// process (heavy stages): the same code either way, so a stage cannot tell where it runs.
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DeviceSlot, Json, StageInput, StageKind, StageResult } from '../stages/types.ts';
+
+/** What a worker receives (JSON over IPC). */
+export interface StageJob {
+  id: string;
+  kind: string;
+  key: string;
+  params: Json;
+  outDir: string;
+  inputs: Record<string, StageInput>;
+  externals: Record<string, string>;
+  device: DeviceSlot;
+  /** Version the key was computed with: the module must agree. */
+  version: string;
+  /** Test-registered kinds: kind → module path. */
+  modules?: Record<string, string>;
+}
+
+export type WorkerMessage =
+  | { t: 'log'; message: string }
+  | { t: 'progress'; done: number; total: number; note?: string }
+  | { t: 'metric'; name: string; value: number; step?: number }
+  | { t: 'result'; result: StageResult }
+  | { t: 'error'; message: string; stack?: string };
+
+export async function runJob(kind: StageKind, job: StageJob, signal: AbortSignal, emit: (m: WorkerMessage) => void): Promise<StageResult> {
+  if (String(kind.version) !== job.version) {
+    throw new Error(`stage kind '${job.kind}' is version ${kind.version} but src/stages/versions.ts says ${job.version}: update the table so cache keys follow the code`);
+  }
+  const metricsFile = join(job.outDir, 'metrics.jsonl');
+  const result = await kind.run(job.params, {
+    id: job.id, key: job.key, outDir: job.outDir, inputs: job.inputs, externals: job.externals, device: job.device, signal,
+    log: (message) => emit({ t: 'log', message: String(message) }),
+    progress: (done, total, note) => emit({ t: 'progress', done, total, note }),
+    metric: (name, value, step) => {
+      appendFileSync(metricsFile, JSON.stringify({ name, value, step: step ?? null }) + '\n');
+      emit({ t: 'metric', name, value, step });
+    },
+  });
+  return result ?? {};
+}

@@ -1,0 +1,339 @@
+// Local executor: runs a plan over device slots. Light stages run in this process; heavy ones in
+// a worker process each (src/stages/worker.ts) pinned to a slot. Every stage takes the cache
+// lock for its key, writes into a temp dir and publishes atomically, so a crash, a Ctrl-C or a
+// concurrent `milflow run` can never leave a partial entry or compute one twice.
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execaNode } from 'execa';
+import PQueue from 'p-queue';
+import type { Experiment, Resources } from '../spec/types.gen.ts';
+import type { DeviceSlot, StageInput, StageResult } from '../stages/types.ts';
+import { CacheStore } from '../cache/store.ts';
+import type { Plan } from '../dag/plan.ts';
+import type { PlannedStage } from '../dag/types.ts';
+import type { RunEvent, StageStatus } from './events.ts';
+import { resolveSlots, slotEnv } from './devices.ts';
+import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
+import { extraKindModules, isRegistered, kindInfo, loadKind } from './kinds.ts';
+import { Progress } from './progress.ts';
+import { RunRecorder, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
+
+export const MILFLOW_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+const WORKER = fileURLToPath(new URL('../stages/worker.ts', import.meta.url));
+const TRACKING = new URL('../tracking/index.ts', import.meta.url);
+
+export interface RunOptions {
+  plan: Plan;
+  /** The loaded spec (records, tracking); optional for plans built from bare stage lists. */
+  spec?: { path: string; hash: string; text: string; spec: Experiment };
+  resources?: Resources;
+  runId?: string;
+  jobs?: number;
+  retries?: number;
+  keepGoing?: boolean;
+  progress?: 'tty' | 'lines' | 'none';
+  /** Install a SIGINT handler (the CLI does; tests pass their own `signal`). */
+  handleSigint?: boolean;
+  signal?: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+}
+
+export interface RunResult {
+  runId: string;
+  runDir: string;
+  record: RunRecord;
+  exitCode: number;
+}
+
+interface Outcome {
+  status: StageStatus;
+  seconds: number;
+  error?: string;
+  engine?: string;
+  device?: DeviceSlot;
+  attempts?: number;
+  manifestPath?: string;
+  producedByRunId?: string;
+  detail?: string;
+}
+
+const now = () => new Date().toISOString();
+
+class Interrupted extends Error {
+  constructor() { super('interrupted'); }
+}
+
+async function openTracker(spec: RunOptions['spec'], runDir: string, runId: string, warn: (m: string) => void) {
+  if (!spec || !existsSync(fileURLToPath(TRACKING))) return null;
+  try {
+    const mod = await import(TRACKING.href);
+    if (typeof mod.createTracker !== 'function') return null;
+    return (await mod.createTracker({ spec: spec.spec, runDir, runId })) as { onEvent(e: RunEvent): Promise<void>; close(): Promise<void> } | null;
+  } catch (err: any) {
+    warn(`tracking disabled: ${err?.message ?? err}`);
+    return null;
+  }
+}
+
+export async function executePlan(opts: RunOptions): Promise<RunResult> {
+  const t0 = performance.now();
+  const { plan } = opts;
+  const store = new CacheStore(plan.cacheRoot);
+  const cleaned = store.cleanStaleTemps();
+  const runId = opts.runId ?? newRunId();
+  const rec = new RunRecorder(plan.root, plan.experiment, runId);
+  if (opts.spec) rec.writeSpec(opts.spec.text);
+  const retries = opts.retries ?? opts.resources?.retries ?? 0;
+  const slotPlan = await resolveSlots(opts.resources, { jobs: opts.jobs });
+  const toRun = new Map<string, number>();
+  for (const s of plan.stages) if (s.action === 'run') toRun.set(s.kind, (toRun.get(s.kind) ?? 0) + 1);
+  const progress = new Progress(plan.stages.length, toRun, slotPlan.slots.length, opts.progress ?? (process.stderr.isTTY ? 'tty' : 'lines'));
+  if (cleaned.length) progress.log(`removed ${cleaned.length} temp dir(s) left by an interrupted run`);
+
+  // Tracking must never fail or slow the run: events go through one serial chain, errors warn once.
+  let warnedTracking = false;
+  const warnTracking = (m: string) => { if (!warnedTracking) { warnedTracking = true; progress.log(`warning: ${m}`); } };
+  const tracker = await openTracker(opts.spec, rec.dir, runId, warnTracking);
+  let trackChain: Promise<void> = Promise.resolve();
+  const emit = (e: RunEvent) => {
+    rec.event(e);
+    opts.onEvent?.(e);
+    if (tracker) trackChain = trackChain.then(() => tracker.onEvent(e)).catch((err) => warnTracking(`tracking failed: ${err?.message ?? err}`));
+  };
+
+  const stageRecords = new Map<string, StageRecord>(plan.stages.map((s) => [s.id, { id: s.id, kind: s.kind, key: s.key, status: 'pending', reason: s.reason, labels: s.labels }]));
+  const counts = (): Record<StageStatus, number> => {
+    const c: Record<StageStatus, number> = { executed: 0, cached: 0, failed: 0, skipped: 0 };
+    for (const r of stageRecords.values()) if (r.status in c) c[r.status as StageStatus]++;
+    return c;
+  };
+  const started = now();
+  const record = (status: RunRecord['status'], finished?: string): RunRecord => ({
+    runId, experiment: plan.experiment, status, specPath: opts.spec?.path ?? '', specHash: opts.spec?.hash ?? '',
+    milflowVersion: MILFLOW_VERSION, host: thisHost, pid: process.pid, started, finished,
+    seconds: finished ? (performance.now() - t0) / 1000 : undefined, counts: counts(), stages: [...stageRecords.values()],
+  });
+  rec.writeRecord(record('running'));
+  emit({
+    type: 'run-start', time: started, runId, experiment: plan.experiment, specPath: opts.spec?.path ?? '', specHash: opts.spec?.hash ?? '',
+    milflowVersion: MILFLOW_VERSION,
+    stages: plan.stages.map((s) => ({ id: s.id, kind: s.kind, key: s.key, action: s.action, reason: s.reason, labels: s.labels })),
+  });
+
+  // Interruption: stop scheduling, cancel workers (SIGTERM, then SIGKILL), abort in-process stages.
+  const abort = new AbortController();
+  let interrupted = false;
+  let stopping = false;
+  const interrupt = () => {
+    if (interrupted) return;
+    interrupted = stopping = true;
+    progress.log('interrupted: stopping workers and cleaning up (Ctrl-C again to quit at once)');
+    // Queued jobs are not cleared (p-queue would never settle them): they see `stopping` and skip.
+    abort.abort();
+  };
+  const onSigint = () => { if (interrupted) process.exit(130); interrupt(); };
+  if (opts.handleSigint) process.on('SIGINT', onSigint);
+  opts.signal?.addEventListener('abort', interrupt, { once: true });
+
+  // resources.executor: slurm — heavy stages become sbatch jobs (src/exec/slurm.ts); Slurm queues them.
+  const slurm = opts.resources?.executor === 'slurm'
+    ? await (await import('./slurm.ts')).slurmExecutor(opts.resources, rec.dir, abort.signal, { jobs: opts.jobs })
+    : undefined;
+  const heavyQ = new PQueue({ concurrency: slurm ? slurm.concurrency : slotPlan.slots.length });
+  // Light stages are short and mostly I/O; two at a time keep the event loop responsive.
+  const lightQ = new PQueue({ concurrency: 2 });
+  const freeSlots = [...slotPlan.slots];
+  const lightDevice: DeviceSlot = { kind: 'cpu', index: 0, threads: slotPlan.cores };
+  const temps = new Set<string>();
+  const byId = new Map(plan.stages.map((s) => [s.id, s]));
+  const results = new Map<string, Promise<Outcome>>();
+
+  const finish = (s: PlannedStage, o: Outcome): Outcome => {
+    Object.assign(stageRecords.get(s.id)!, {
+      status: o.status, seconds: round(o.seconds), error: o.error, engine: o.engine, device: o.device, attempts: o.attempts,
+      manifestPath: o.manifestPath, reason: o.detail && o.status === 'skipped' ? o.detail : s.reason,
+    });
+    emit({ type: 'stage-end', time: now(), id: s.id, kind: s.kind, key: s.key, status: o.status, seconds: round(o.seconds), manifestPath: o.manifestPath, producedByRunId: o.producedByRunId, error: o.error });
+    progress.end(s.id, s.kind, o.status, o.seconds, o.error ?? o.detail);
+    return o;
+  };
+
+  const cachedOutcome = (s: PlannedStage): Outcome => {
+    let producedByRunId: string | undefined;
+    try { producedByRunId = store.readManifest(s.kind, s.key).run_id; } catch { /* older entry */ }
+    return { status: 'cached', seconds: 0, manifestPath: store.manifestPath(s.kind, s.key), producedByRunId };
+  };
+
+  const inputsOf = (s: PlannedStage): Record<string, StageInput> => {
+    const out: Record<string, StageInput> = {};
+    for (const [name, upId] of Object.entries(s.decl.inputs)) {
+      const up = byId.get(upId)!;
+      out[name] = { id: up.id, kind: up.kind, key: up.key, dir: store.entryDir(up.kind, up.key), manifest: store.readManifest(up.kind, up.key) };
+    }
+    return out;
+  };
+
+  const runInProcess = async (s: PlannedStage, job: StageJob, log: (m: string) => void, onMsg: (m: WorkerMessage) => void) => {
+    const kind = await loadKind(s.kind);
+    return runJob(kind, job, abort.signal, (m) => { if (m.t === 'log') log(m.message); else onMsg(m); });
+  };
+
+  const runInWorker = async (s: PlannedStage, job: StageJob, log: (m: string) => void, onMsg: (m: WorkerMessage) => void): Promise<StageResult> => {
+    let result: StageResult | undefined;
+    let failure: { message: string; stack?: string } | undefined;
+    const stderrTail: string[] = [];
+    const sub = execaNode(WORKER, [], {
+      nodeOptions: ['--import', import.meta.resolve('tsx')],
+      serialization: 'json',
+      env: slotEnv(job.device, slotPlan.sharedGpu),
+      cancelSignal: abort.signal,
+      forceKillAfterDelay: 3000,
+      reject: false,
+      buffer: false,
+      stdin: 'ignore',
+    });
+    sub.stdout?.on('data', (d: Buffer) => log(String(d).trimEnd()));
+    sub.stderr?.on('data', (d: Buffer) => {
+      const text = String(d).trimEnd();
+      log(text);
+      stderrTail.push(...text.split('\n'));
+      if (stderrTail.length > 20) stderrTail.splice(0, stderrTail.length - 20);
+    });
+    sub.on('message', (m: WorkerMessage) => {
+      if (m.t === 'result') result = m.result;
+      else if (m.t === 'error') { failure = m; if (m.stack) log(m.stack); }
+      else if (m.t === 'log') log(m.message);
+      else onMsg(m);
+    });
+    await (sub as unknown as { sendMessage(m: unknown): Promise<void> }).sendMessage(job);
+    const r = await sub;
+    if (abort.signal.aborted) throw new Interrupted();
+    if (failure) throw new Error(failure.message);
+    if (result && r.exitCode === 0) return result;
+    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+    const tail = stderrTail.filter(Boolean).slice(-3).join(' | ');
+    throw new Error(`worker ${how} before finishing${tail ? `: ${tail}` : ''}`);
+  };
+
+  const execute = async (s: PlannedStage, heavy: boolean, version: string): Promise<Outcome> => {
+    if (stopping) return { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' };
+    const forced = s.reason === 'forced';
+    const release = await store.lock(s.kind, s.key, {
+      force: forced, signal: abort.signal,
+      onWait: () => progress.log(`${s.id}: another run holds its lock; waiting`),
+    }).catch((err) => { if (abort.signal.aborted) throw new Interrupted(); throw err; });
+    if (!release) return cachedOutcome(s);
+    const logFile = rec.logPath(s.id);
+    const log = (m: string) => { try { appendFileSync(logFile, m.endsWith('\n') ? m : m + '\n'); } catch { /* log dir gone */ } };
+    let lastProgress = 0;
+    const onMsg = (m: WorkerMessage) => {
+      if (m.t === 'progress') {
+        progress.note(s.id, `${m.done}/${m.total}${m.note ? ` ${m.note}` : ''}`);
+        const t = Date.now();
+        if (t - lastProgress > 1000 || m.done === m.total) { lastProgress = t; emit({ type: 'stage-progress', time: now(), id: s.id, done: m.done, total: m.total, note: m.note }); }
+      } else if (m.t === 'metric') {
+        emit({ type: 'stage-metric', time: now(), id: s.id, name: m.name, value: m.value, step: m.step });
+      }
+    };
+    let slot: DeviceSlot | undefined;
+    try {
+      if (!forced && store.has(s.kind, s.key)) return cachedOutcome(s);
+      const inputs = inputsOf(s);
+      slot = heavy ? (slurm ? slurm.device : freeSlots.shift()!) : lightDevice;
+      let lastError = '';
+      for (let attempt = 1; attempt <= retries + 1; attempt++) {
+        if (abort.signal.aborted) throw new Interrupted();
+        const tmp = store.makeTemp();
+        temps.add(tmp);
+        const startedAt = now();
+        const t = performance.now();
+        stageRecords.get(s.id)!.status = 'running';
+        emit({ type: 'stage-start', time: startedAt, id: s.id, kind: s.kind, key: s.key, device: slot, attempt });
+        progress.start(s.id, attempt > 1 ? `attempt ${attempt}` : '');
+        log(`== ${s.id} (${s.kind} ${s.key.slice(0, 12)}) attempt ${attempt} on ${slot.kind}:${slot.index} at ${startedAt}`);
+        const job: StageJob = {
+          id: s.id, kind: s.kind, key: s.key, params: s.params, outDir: tmp, inputs, externals: s.decl.externals ?? {}, device: slot, version,
+          modules: extraKindModules(),
+        };
+        try {
+          const result = !heavy ? await runInProcess(s, job, log, onMsg)
+            : slurm ? await slurm.run(job, attempt, log, onMsg)
+            : await runInWorker(s, job, log, onMsg);
+          if (abort.signal.aborted) throw new Interrupted();
+          const finished = now();
+          const seconds = (performance.now() - t) / 1000;
+          store.publish(tmp, {
+            kind: s.kind, id: s.id, key: s.key, version, params: s.params, inputs: s.inputs, metrics: result.metrics ?? {},
+            summary: result.summary, engine: result.engine, timings: { started: startedAt, finished, seconds: round(seconds) },
+            host: thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
+          });
+          temps.delete(tmp);
+          return { status: 'executed', seconds, engine: result.engine, device: slot, attempts: attempt, manifestPath: store.manifestPath(s.kind, s.key) };
+        } catch (err: any) {
+          rmSync(tmp, { recursive: true, force: true });
+          temps.delete(tmp);
+          if (err instanceof Interrupted || abort.signal.aborted) throw new Interrupted();
+          lastError = String(err?.message ?? err);
+          log(`!! attempt ${attempt} failed: ${err?.stack ?? lastError}`);
+          if (attempt <= retries) progress.log(`${s.id}: attempt ${attempt} failed (${lastError}); retrying`);
+          else return { status: 'failed', seconds: (performance.now() - t) / 1000, error: lastError, device: slot, attempts: attempt };
+        }
+      }
+      return { status: 'failed', seconds: 0, error: lastError };
+    } finally {
+      if (heavy && slot && !slurm) freeSlots.push(slot);
+      await release();
+    }
+  };
+
+  const schedule = async (s: PlannedStage): Promise<Outcome> => {
+    const deps = await Promise.all(s.deps.map(async (d) => [d, (await results.get(d))?.status] as const));
+    const bad = deps.find(([, st]) => st !== 'executed' && st !== 'cached');
+    if (bad) return finish(s, { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : `upstream ${bad[0]} ${bad[1] ?? 'missing'}` });
+    if (stopping) return finish(s, { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' });
+    const forced = s.reason === 'forced';
+    if (!forced && store.has(s.kind, s.key)) return finish(s, cachedOutcome(s));
+    const info = await kindInfo(s.kind);
+    if (!isRegistered(s.kind)) {
+      if (s.kind === 'report') return finish(s, { status: 'skipped', seconds: 0, detail: 'the report stage is not part of this build' });
+      return finish(s, { status: 'failed', seconds: 0, error: `stage kind '${s.kind}' is not registered in this build (src/stages/registry.ts)` });
+    }
+    const q = info.heavy ? heavyQ : lightQ;
+    let o: Outcome | undefined | void;
+    try {
+      o = await q.add(() => execute(s, info.heavy, info.version));
+    } catch (err: any) {
+      if (err instanceof Interrupted || interrupted) o = { status: 'skipped', seconds: 0, detail: 'interrupted' };
+      else o = { status: 'failed', seconds: 0, error: String(err?.message ?? err) };
+    }
+    if (!o) o = { status: 'skipped', seconds: 0, detail: 'interrupted' };
+    if (o.status === 'failed' && !opts.keepGoing) stopping = true;
+    return finish(s, o);
+  };
+
+  for (const s of plan.stages) results.set(s.id, schedule(s));
+  await Promise.all(results.values());
+
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+  if (opts.handleSigint) process.off('SIGINT', onSigint);
+  const c = counts();
+  const status: RunRecord['status'] = interrupted ? 'interrupted' : c.failed > 0 ? 'failed' : 'succeeded';
+  const finished = now();
+  const final = record(status, finished);
+  rec.writeRecord(final);
+  emit({ type: 'run-end', time: finished, runId, status, counts: c, seconds: round((performance.now() - t0) / 1000) });
+  progress.finish();
+
+  const identities: Record<string, IdentityRecord> = {};
+  for (const s of plan.stages) {
+    const r = stageRecords.get(s.id)!;
+    if (r.status === 'skipped' || r.status === 'pending') continue;
+    identities[s.id] = { key: s.key, version: s.version, params: s.params, inputs: s.inputs, status: r.status as StageStatus, runId };
+  }
+  await updateIdentities(plan.root, plan.experiment, identities);
+  await trackChain;
+  if (tracker) await tracker.close().catch((err) => warnTracking(`tracking failed: ${err?.message ?? err}`));
+  return { runId, runDir: rec.dir, record: final, exitCode: status === 'interrupted' ? 130 : status === 'failed' ? 1 : 0 };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
