@@ -13,6 +13,8 @@ import { resolveTarget, SPEC_SNAPSHOT } from './config.ts';
 
 export interface Tracker {
   onEvent(e: RunEvent): Promise<void>;
+  /** Resolves when every event so far has been handled (pushed, or buffered for sync). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,14 +43,14 @@ export function createTracker(opts: TrackerOptions): Tracker {
   } catch {
     /* run dir not there yet or read-only: sync falls back to spec.yaml */
   }
-  if (!target) return { onEvent: async () => {}, close: async () => {} };
+  if (!target) return { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
 
   let client: MlflowClient;
   try {
     client = new MlflowClient(target.uri, { retries: 3, backoffMs: 200, timeoutMs: 10000 });
   } catch (err) {
     log(`tracking disabled: ${(err as Error).message}`);
-    return { onEvent: async () => {}, close: async () => {} };
+    return { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
   }
   const retryAfter = opts.retryAfterMs ?? Number(env.MILFLOW_TRACKING_RETRY_MS ?? 30000);
   const events: RunEvent[] = [];
@@ -89,6 +91,9 @@ export function createTracker(opts: TrackerOptions): Tracker {
       events.push(e);
       if (e.type === 'stage-progress' || e.type === 'stage-start') return;
       chain = chain.then(() => attempt(false));
+    },
+    flush() {
+      return chain;
     },
     async close() {
       chain = chain.then(() => (state.pending ? attempt(true) : undefined));

@@ -132,7 +132,9 @@ export class Pusher {
       }),
     );
     if (!rec.params) {
-      await this.logParams(rec, toParams(this.o.spec));
+      // Where results are tracked is not a parameter of the experiment.
+      const { tracking: _t, ...params } = (this.o.spec ?? {}) as Record<string, unknown>;
+      await this.logParams(rec, toParams(params));
     }
     if (!rec.tags) {
       await this.c.logBatch(rec.mlflowRunId, {
