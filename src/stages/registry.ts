@@ -4,7 +4,7 @@ import type { StageKind } from './types.ts';
 
 const loaders: Record<string, () => Promise<{ default: StageKind }>> = {
   // foundation (issue 2)
-  // dataset: () => import('./dataset.ts'),
+  dataset: () => import('./dataset.ts'),
   splits: () => import('./splits.ts'),
   // models & training (issue 3)
   // train: () => import('./train.ts'),
