@@ -114,7 +114,8 @@ export class SqueueWatcher {
 
   async state(jobId: string): Promise<string | undefined> {
     if (!this.watched.has(jobId)) this.watch(jobId);
-    if (Date.now() - this.fetchedAt > this.maxAgeMs || !this.states.has(jobId)) {
+    // A query already in flight may have been started before this job was watched: then ask again.
+    for (let i = 0; i < 3 && (Date.now() - this.fetchedAt > this.maxAgeMs || !this.states.has(jobId)); i++) {
       this.inflight ??= this.fetch().finally(() => { this.inflight = undefined; });
       await this.inflight;
     }

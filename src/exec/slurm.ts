@@ -205,6 +205,7 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
   let cancelled = false;
   let cancelDeadline = 0;
   let unknownSince: number | undefined;
+  let seen = false;
   // Answers may be up to half a poll old: concurrent jobs share one squeue call.
   const watcher = spec.watcher ?? new SqueueWatcher(pollMs / 2);
   watcher.watch(jobId);
@@ -218,18 +219,25 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
     let s: string | undefined;
     try {
       s = await watcher.state(jobId);
+      unknownSince = undefined;
     } catch (err) {
       // A controller hiccup is not a job failure: keep polling for a while.
       unknownSince ??= Date.now();
       if (Date.now() - unknownSince > 5 * 60_000) throw err;
-      s = state;
+      if (cancelled && Date.now() > cancelDeadline) break;
+      await sleep(pollMs, cancelled ? undefined : spec.signal);
+      continue;
     }
-    if (s === undefined) {
+    if (s === undefined && !seen && Date.now() - submitted < 30_000) {
+      // Not listed yet (a controller restart, a query racing the submission): not gone, just unseen.
+      s = state;
+    } else if (s === undefined) {
       // Aged out of the controller (MinJobAge) between polls: the status file / sacct decide.
       const st = readStatus(statusPath);
       state = st ? (st.exit === 0 ? 'COMPLETED' : 'FAILED') : 'UNKNOWN';
-    } else if (s !== state) {
+    } else if (s !== state || !seen) {
       state = s;
+      seen = true;
       if (state === 'RUNNING' && startedAt === undefined) startedAt = Date.now();
       spec.onState?.(jobId, state);
     }
