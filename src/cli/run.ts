@@ -23,9 +23,6 @@ export function register(program: Command): void {
     .action(async (specPath: string, o: { target: string[]; force: string[]; keepGoing?: boolean; retries?: number; jobs?: number }) => {
       const { loaded, plan } = await planFromSpec(specPath, o);
       const spec = loaded.spec as any;
-      if (spec.resources?.executor === 'slurm') {
-        process.stderr.write('note: resources.executor is slurm; this build runs the plan locally\n');
-      }
       process.stderr.write(`${plan.experiment}: ${plan.counts.total} stages, ${plan.counts.run} to run, ${plan.counts.cached} cached\n`);
       const r = await executePlan({
         plan, spec: { path: loaded.path, hash: loaded.hash, text: loaded.text, spec }, resources: spec.resources,
