@@ -5,22 +5,25 @@ import { loadStageKind, stageKinds } from '../stages/registry.ts';
 import type { StageKind } from '../stages/types.ts';
 import { stageMeta } from '../stages/versions.ts';
 
-const extra = new Map<string, { module: string; kind: StageKind }>();
+const extra = new Map<string, { ref: string; kind: StageKind }>();
+const infoMemo = new Map<string, KindInfo>();
 
 /**
- * Registers a stage kind from a module that default-exports a StageKind (tests use this for
- * machinery kinds such as `sleep`). Returns the kind.
+ * Registers a stage kind from a module export (default: the default export) that is a StageKind;
+ * tests use this for machinery kinds such as `sleep`. `ref` is "path" or "path#exportName".
  */
-export async function registerStageKind(modulePath: string): Promise<StageKind> {
-  const kind = (await import(pathToFileURL(modulePath).href)).default as StageKind;
-  if (!kind?.kind || typeof kind.run !== 'function') throw new Error(`${modulePath} does not default-export a StageKind`);
-  extra.set(kind.kind, { module: modulePath, kind });
+export async function registerStageKind(ref: string): Promise<StageKind> {
+  const [path, name = 'default'] = ref.split('#');
+  const kind = (await import(pathToFileURL(path).href))[name] as StageKind;
+  if (!kind?.kind || typeof kind.run !== 'function') throw new Error(`${ref} is not a StageKind`);
+  extra.set(kind.kind, { ref, kind });
+  infoMemo.delete(kind.kind);
   return kind;
 }
 
-/** Module paths of test-registered kinds (passed to worker processes). */
+/** Module refs of test-registered kinds (passed to worker processes). */
 export function extraKindModules(): Record<string, string> {
-  return Object.fromEntries([...extra].map(([k, v]) => [k, v.module]));
+  return Object.fromEntries([...extra].map(([k, v]) => [k, v.ref]));
 }
 
 export function isRegistered(kind: string): boolean {
@@ -35,7 +38,6 @@ export async function loadKind(kind: string): Promise<StageKind> {
 
 export interface KindInfo { version: string; heavy: boolean; registered: boolean }
 
-const infoMemo = new Map<string, KindInfo>();
 
 /** Version and placement of a kind without importing it when the table knows it. */
 export async function kindInfo(kind: string): Promise<KindInfo> {

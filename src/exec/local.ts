@@ -301,7 +301,12 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     const q = info.heavy ? heavyQ : lightQ;
     let o: Outcome | undefined | void;
     try {
-      o = await q.add(() => execute(s, info.heavy, info.version));
+      o = await q.add(async () => {
+        const r = await execute(s, info.heavy, info.version);
+        // Before the queue starts its next job: nothing new may start after a failure.
+        if (r.status === 'failed' && !opts.keepGoing) stopping = true;
+        return r;
+      });
     } catch (err: any) {
       if (err instanceof Interrupted || interrupted) o = { status: 'skipped', seconds: 0, detail: 'interrupted' };
       else o = { status: 'failed', seconds: 0, error: String(err?.message ?? err) };

@@ -6,4 +6,5 @@
 // imported once to read their version.
 export const stageMeta: Record<string, { version: string; heavy: boolean }> = {
   // kind: { version, heavy }   (heavy: runs in a worker process on a device slot)
+  splits: { version: '1', heavy: false },
 };
