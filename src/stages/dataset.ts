@@ -80,7 +80,8 @@ const stage: StageKind<DatasetParams> = {
       }
       dim = cfg.dim;
       const tumour = data.slides.reduce((a, s) => a + s.instance_labels.reduce((b, v) => b + (v > 0 ? 1 : 0), 0), 0);
-      extra = { instance_labels: true, synthetic: cfg as unknown as Json, tumour_instances: tumour, seconds: (Date.now() - t0) / 1000 };
+      extra = { instance_labels: true, synthetic: cfg as unknown as Json, tumour_instances: tumour };
+      ctx.log(`generated in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
     } else if (p.source === 'clam') {
       const csv = ctx.externals.csv ?? p.csv;
       const featuresDir = ctx.externals.features_dir ?? p.features_dir;
