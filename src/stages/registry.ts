@@ -7,9 +7,12 @@ const loaders: Record<string, () => Promise<{ default: StageKind }>> = {
   dataset: () => import('./dataset.ts'),
   splits: () => import('./splits.ts'),
   // models & training (issue 3)
-  // train: () => import('./train.ts'),
+  train: () => import('./train.ts'),
   // evaluation & statistics (issue 4)
-  // evaluate, aggregate, ensemble, compare
+  evaluate: () => import('./evaluate.ts'),
+  aggregate: () => import('./aggregate.ts'),
+  ensemble: () => import('./ensemble.ts'),
+  compare: () => import('./compare.ts'),
   // report (issue 5)
   // wsi (issue 6): segment, patch, extract
 };

@@ -4,3 +4,5 @@ export * from './normal.ts';
 export * from './bootstrap.ts';
 export * from './predictions.ts';
 export * from './summary.ts';
+export * from './paired.ts';
+export * from './folds.ts';

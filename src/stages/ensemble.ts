@@ -1,0 +1,40 @@
+// Stage `ensemble` (ensemble/<model>/frac=<f>/cohort=<name>): the paper's 10-model ensemble on
+// an independent cohort — mean softmax of the fold models per slide, argmax → Y_hat, AUC with a
+// DeLong CI (or a stratified bootstrap when asked, and always for a multi-class macro AUC).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StageKind } from './types.ts';
+import { alignPredictions, argmax, jsonSafe, readFoldPredictions, summarize, writePredictions, type Predictions } from '../stats/index.ts';
+import { scalarMetrics } from './evaluate.ts';
+
+export interface EnsembleParams { cohort: string; classes?: string[]; ci?: 'delong' | 'bootstrap'; bootstrap?: { n?: number; seed?: number } }
+
+export function meanSoftmax(preds: Predictions[], names: string[] = []): Predictions {
+  const first = preds[0];
+  const aligned = preds.map((p, k) => (k === 0 ? p : alignPredictions(first, p, [names[0] ?? 'fold 0', names[k] ?? `fold ${k}`])));
+  const C = first.nClasses;
+  const prob = first.slide_id.map((_, i) => {
+    const row = new Array<number>(C).fill(0);
+    for (const p of aligned) for (let c = 0; c < C; c++) row[c] += p.prob[i][c];
+    return row.map((v) => v / aligned.length);
+  });
+  return { slide_id: first.slide_id, y: first.y, prob, y_hat: prob.map(argmax), nClasses: C };
+}
+
+const stage: StageKind<EnsembleParams> = {
+  kind: 'ensemble',
+  version: '1',
+  heavy: false,
+  async run(p, ctx) {
+    const folds = readFoldPredictions(ctx.inputs, '', ctx.id);
+    const ens = meanSoftmax(folds.map((f) => f.pred), folds.map((f) => f.id));
+    writePredictions(join(ctx.outDir, 'predictions.csv'), ens);
+    const s = summarize(ens, { ci: p.ci, bootstrap: p.bootstrap });
+    writeFileSync(join(ctx.outDir, 'metrics.json'), JSON.stringify(jsonSafe({ cohort: p.cohort, n_models: folds.length, ...s }), null, 2) + '\n');
+    ctx.log(`${p.cohort}: ensemble of ${folds.length} fold models, AUC ${s.auc?.toFixed(4) ?? 'undefined'}` +
+      (s.auc_ci ? ` [${s.auc_ci[0].toFixed(4)}, ${s.auc_ci[1].toFixed(4)}] (${s.ci_method})` : ''));
+    return { metrics: { ...scalarMetrics(s), n_models: folds.length }, summary: jsonSafe({ ci_method: s.ci_method }) as any };
+  },
+};
+
+export default stage;
