@@ -1,0 +1,128 @@
+// Acceptance: `kill -9` of the orchestrator mid-run, and separately of a worker mid-stage; a
+// rerun finishes, and every cache entry verifies against its manifest.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { planDecls } from '../../src/dag/plan.ts';
+import { CacheStore } from '../../src/cache/store.ts';
+import { executePlan } from '../../src/exec/local.ts';
+import { registerStageKind } from '../../src/exec/kinds.ts';
+import { readRecord, runDirs } from '../../src/exec/records.ts';
+import { statusText } from '../../src/cli/status.ts';
+import type { StageDecl } from '../../src/stages/types.ts';
+
+// A killed run's locks free themselves after this long without a heartbeat (minimum 5 s).
+process.env.MILFLOW_LOCK_STALE_MS = '5000';
+const KINDS = fileURLToPath(new URL('./exec-kinds.ts', import.meta.url));
+const THIS = fileURLToPath(import.meta.url);
+await registerStageKind(`${KINDS}#heavy`);
+await registerStageKind(`${KINDS}#light`);
+
+const resources = { devices: ['cpu'] as [string], slots_per_device: 2 };
+const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+function pipeline(count: string, ms: number): StageDecl[] {
+  const hs = [1, 2, 3, 4].map((i) => ({ id: `h${i}`, kind: 't_heavy', params: { name: `h${i}`, ms, count_file: count }, inputs: { a: 'a' } }));
+  return [
+    { id: 'a', kind: 't_light', params: { name: 'a', count_file: count }, inputs: {} },
+    ...hs,
+    { id: 'z', kind: 't_light', params: { name: 'z', count_file: count }, inputs: Object.fromEntries(hs.map((h) => [h.id, h.id])) },
+  ];
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string) {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function verifyAll(root: string) {
+  const store = new CacheStore(join(root, 'cache'));
+  const entries = store.entries();
+  for (const e of entries) assert.deepEqual(store.verify(e.kind, e.key), { ok: true, problems: [] }, `${e.kind}/${e.key}`);
+  return entries.length;
+}
+
+if (process.env.MILFLOW_KILL_CHILD) {
+  const { root, count, ms } = JSON.parse(process.env.MILFLOW_KILL_CHILD);
+  const plan = await planDecls(pipeline(count, ms), { root, experiment: 'k' });
+  const r = await executePlan({ plan, resources, progress: 'lines' });
+  process.exit(r.exitCode);
+} else {
+  test('kill -9 of the orchestrator mid-run: workers stop, the rerun cleans up, resumes and verifies', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'milflow-kill-'));
+    const count = join(root, 'count.txt');
+    const env = { ...process.env, MILFLOW_KILL_CHILD: JSON.stringify({ root, count, ms: 2500 }) };
+    delete (env as any).NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, ['--import', 'tsx', THIS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise((r) => child.on('exit', r));
+    // Two heavy stages are mid-way in their workers.
+    await waitFor(() => lines(count).filter((l) => l.startsWith('h')).length >= 2, 30_000, `workers to start (${err})`);
+    await sleep(500);
+    child.kill('SIGKILL');
+    await exited;
+    const workerPids = lines(count).filter((l) => l.startsWith('h')).map((l) => Number(l.split(' ')[1]));
+    assert.ok(workerPids.every((p) => p !== child.pid));
+    // Orphaned workers notice the lost IPC channel and exit.
+    await waitFor(() => workerPids.every((p) => !alive(p)), 10_000, 'orphaned workers to exit');
+    const tmpDir = join(root, 'cache', '.tmp');
+    assert.ok(existsSync(tmpDir) && readdirSync(tmpDir).length >= 2, 'the killed run should have left its temp dirs');
+    const crashed = runDirs(root, 'k').pop()!;
+    assert.equal(readRecord(crashed).status, 'running');
+    assert.match(statusText(crashed, readRecord(crashed)), /crashed[\s\S]*h1 \(since/);
+    assert.equal(verifyAll(root), 1, 'only stage a may be complete');
+
+    // Same stages (same keys): a resume, not a new computation.
+    const plan = await planDecls(pipeline(count, 2500), { root, experiment: 'k' });
+    const r = await executePlan({ plan, resources, progress: 'none' });
+    assert.equal(r.exitCode, 0, JSON.stringify(r.record.stages));
+    assert.equal(r.record.stages.find((s) => s.id === 'a')!.status, 'cached');
+    assert.equal(r.record.counts.executed, 5);
+    assert.deepEqual(readdirSync(tmpDir), []);
+    assert.equal(verifyAll(root), 6);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('kill -9 of a worker mid-stage: the stage fails with the signal, nothing partial is cached, the rerun finishes', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'milflow-kill-'));
+    const count = join(root, 'count.txt');
+    const decls = pipeline(count, 3000);
+    const plan = await planDecls(decls, { root, experiment: 'k' });
+    let killed = 0;
+    const killer = (async () => {
+      await waitFor(() => lines(count).some((l) => l.startsWith('h1 ')), 30_000, 'h1 to start');
+      await sleep(400);
+      killed = Number(lines(count).find((l) => l.startsWith('h1 '))!.split(' ')[1]);
+      process.kill(killed, 'SIGKILL');
+    })();
+    const r = await executePlan({ plan, resources, progress: 'none', keepGoing: true });
+    await killer;
+    assert.notEqual(killed, process.pid);
+    const h1 = r.record.stages.find((s) => s.id === 'h1')!;
+    assert.equal(h1.status, 'failed');
+    assert.match(h1.error!, /killed by SIGKILL/);
+    assert.equal(r.record.stages.find((s) => s.id === 'z')!.status, 'skipped');
+    assert.equal(r.record.stages.find((s) => s.id === 'h2')!.status, 'executed');
+    const store = new CacheStore(plan.cacheRoot);
+    assert.equal(store.has('t_heavy', plan.stages[1].key), false);
+    assert.deepEqual(readdirSync(join(root, 'cache', '.tmp')), []);
+
+    const again = await planDecls(decls, { root, experiment: 'k' });
+    assert.equal(again.stages.find((s) => s.id === 'h1')!.reason, 'failed last run');
+    const r2 = await executePlan({ plan: again, resources, progress: 'none' });
+    assert.equal(r2.exitCode, 0);
+    assert.deepEqual(r2.record.counts, { executed: 2, cached: 4, failed: 0, skipped: 0 });
+    assert.equal(verifyAll(root), 6);
+    rmSync(root, { recursive: true, force: true });
+  });
+}
