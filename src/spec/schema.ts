@@ -115,7 +115,8 @@ function translateOne(e: ErrorObject): Issue | null {
     case 'type': {
       const types: string[] = Array.isArray(p.type) ? p.type : String(p.type).split(',');
       const wanted = types.map((t) => TYPE_WANTED[t] ?? t).join(' or ');
-      return { path, message: `must be ${wanted}, got ${got(data)}` };
+      const hint = types.includes('string') && (typeof data === 'number' || typeof data === 'boolean') ? ` (YAML read it as ${typeof data}; quote it: '${data}')` : '';
+      return { path, message: `must be ${wanted}, got ${got(data)}${hint}` };
     }
     case 'minimum':
       return { path, message: `must be ≥ ${p.limit} (got ${showValue(data)})` };
