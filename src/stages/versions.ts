@@ -6,5 +6,11 @@
 // imported once to read their version.
 export const stageMeta: Record<string, { version: string; heavy: boolean }> = {
   // kind: { version, heavy }   (heavy: runs in a worker process on a device slot)
+  dataset: { version: '1', heavy: false },
   splits: { version: '1', heavy: false },
+  train: { version: '1', heavy: true },
+  evaluate: { version: '1', heavy: true },
+  aggregate: { version: '1', heavy: false },
+  ensemble: { version: '1', heavy: false },
+  compare: { version: '1', heavy: false },
 };
