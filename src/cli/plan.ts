@@ -45,9 +45,11 @@ export function planText(loaded: LoadedSpec, plan: Plan, opts: { all?: boolean }
     const run = ss.filter((s) => s.action === 'run');
     lines.push(`  ${kind.padEnd(width)}  ${String(ss.length).padStart(5)}   run ${String(run.length).padStart(4)}   cached ${String(ss.length - run.length).padStart(4)}`);
     const byReason = new Map<string, string[]>();
+    // "input changed: <upstream ids>" differs per stage: group those by their first clause.
     for (const s of run) {
-      if (!byReason.has(s.reason)) byReason.set(s.reason, []);
-      byReason.get(s.reason)!.push(s.id);
+      const group = s.reason.startsWith('input changed:') ? 'input changed' : s.reason;
+      if (!byReason.has(group)) byReason.set(group, []);
+      byReason.get(group)!.push(s.id);
     }
     for (const [reason, ids] of byReason) {
       const shown = opts.all ? ids : ids.slice(0, 3);
