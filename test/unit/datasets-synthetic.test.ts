@@ -79,7 +79,7 @@ test('aucBinary matches hand-computed values (ties count half)', () => {
 
 test('learnable, and max pooling trails top-k pooling (logistic-regression sanity check)', () => {
   // Quickstart-like data; scorer trained on a quarter of the cases (a small training fraction).
-  const cfg = syntheticDefaults({ seed: 7, cases: 150, dim: 64, bag_size: [40, 160], tumour_fraction: [0.03, 0.12], signal: 3 }, 2);
+  const cfg = syntheticDefaults({ seed: 7, cases: 150, slides_per_case: [1, 2], dim: 64, bag_size: [24, 96], tumour_fraction: [0.05, 0.15], signal: 3 }, 2);
   const r = sanityCheck(generateSynthetic(cfg).slides, 0.25);
   console.log(`instance AUC ${r.instanceAuc.toFixed(3)}, slide AUC max ${r.slideAucMax.toFixed(3)}, top-k ${r.slideAucTopK.toFixed(3)}`);
   assert.ok(r.instanceAuc > 0.9, 'instances carry a learnable signal');
