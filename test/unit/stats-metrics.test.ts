@@ -110,5 +110,10 @@ test('radix score order equals a comparison sort (negatives, ±0, infinities, ti
     for (let k = 1; k < n; k++) assert.ok(s[order[k - 1]] <= s[order[k]], `n=${n} position ${k}`);
     assert.equal(new Set(order).size, n);
   }
+  // Scores that differ only in the low mantissa word (one long run of equal high words).
+  const near = Array.from({ length: 2000 }, () => 1 + rs.interval(1000) * Number.EPSILON);
+  const o2 = sortScores(near).order;
+  for (let k = 1; k < near.length; k++) assert.ok(near[o2[k - 1]] <= near[o2[k]], `low-word run, position ${k}`);
+  assert.equal(auc(near.map((v) => (v > 1 + 500 * Number.EPSILON ? 1 : 0)), near), 1);
   assert.throws(() => sortScores([0.1, NaN]), /NaN/);
 });
