@@ -58,7 +58,7 @@ export function editDistance(a: string, b: string): number {
   return prev[n];
 }
 
-/** The closest candidate if it is plausibly a typo (distance ≤ max(1, len/3)), else undefined. */
+/** The closest candidate if it is plausibly a typo (distance ≤ max(1, len/3); 0 for words of ≤ 2 letters). */
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
@@ -71,7 +71,9 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
     }
   }
   if (best === undefined) return undefined;
-  return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+  // Short words are too close to everything: only a case difference counts.
+  const limit = word.length <= 2 ? 0 : Math.max(1, Math.floor(word.length / 3));
+  return bestD <= limit ? best : undefined;
 }
 
 /** Short rendering of a value inside a message: strings quoted, long things cut. */

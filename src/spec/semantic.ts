@@ -43,7 +43,7 @@ export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
   const t = spec.task ?? {};
   if (t.label_map && typeof t.label_map === 'object') {
     for (const [from, to] of Object.entries(t.label_map)) {
-      if (to === null || classes.includes(to as string)) continue;
+      if (to === null || typeof to !== 'string' || classes.includes(to)) continue; // non-strings: the schema said so
       const guess = didYouMean(String(to), classes);
       add(['task', 'label_map', from], `maps '${from}' to '${to}', which is not a class (classes: ${classes.join(', ')})` + (guess ? `; did you mean '${guess}'?` : ''));
     }
