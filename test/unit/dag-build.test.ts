@@ -137,7 +137,7 @@ models:
       calls.push([wsi.csv, dir, prefix]);
       return {
         datasetStageId: 'dataset',
-        stages: [
+        stages: <StageDecl[]>[
           { id: 'segment/s1', kind: 'segment', params: { s: 1 }, inputs: {} },
           { id: 'extract/s1', kind: 'extract', params: { s: 1 }, inputs: { coords: 'segment/s1' } },
           { id: 'dataset', kind: 'dataset', params: { source: 'wsi' }, inputs: { 'extract:s1': 'extract/s1' } },
