@@ -40,7 +40,7 @@ export interface ResolvedExperiment
   dataset: ResolvedDataset;
   task: ResolvedTask;
   splits: ResolvedSplits;
-  models: ResolvedModel[];
+  models: [ResolvedModel, ...ResolvedModel[]];
   train: ResolvedTrain;
   evaluate: ResolvedEvaluate;
   resources: ResolvedResources;
