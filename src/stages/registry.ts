@@ -14,7 +14,9 @@ const loaders: Record<string, () => Promise<{ default: StageKind }>> = {
   ensemble: () => import('./ensemble.ts'),
   compare: () => import('./compare.ts'),
   // report (issue 5)
+  report: () => import('./report.ts'),
   // wsi (issue 6): segment, patch, extract
+  segment: () => import('./segment.ts'), patch: () => import('./patch.ts'), extract: () => import('./extract.ts'), 'wsi-dataset': () => import('./wsi-dataset.ts'),
 };
 
 export function stageKinds(): string[] {
