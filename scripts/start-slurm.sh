@@ -76,16 +76,10 @@ else
   munge -n | unmunge >/dev/null 2>&1 || die "munged started but 'munge -n | unmunge' fails (see /var/log/munge/munged.log)"
 fi
 
-# --- Reuse a cluster that already answers --------------------------------------------------
-if [ -f "$CONF" ] && scontrol ping 2>/dev/null | grep -q 'is UP'; then
-  st="$(node_state)"
-  case "$st" in
-    idle*|mixed*|allocated*|completing*) say "slurm already up (node localhost: $st)"; exit 0 ;;
-  esac
-fi
-
 # --- slurm.conf: one node 'localhost' with this machine's real CPUs and memory ---------------
 if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
+  # Someone else's cluster config: use that cluster if it answers, never overwrite it.
+  if scontrol ping 2>/dev/null | grep -q 'is UP'; then say "using the running cluster of $CONF (not milflow's)"; exit 0; fi
   die "$CONF exists and was not written by milflow; refusing to overwrite it (move it away or start that cluster yourself)"
 fi
 # slurmd -C reports the topology slurmd will detect; a node configured with more than that drains.
@@ -99,16 +93,26 @@ mem="$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$hw")"
 [ -n "$mem" ] || mem="$(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo)"
 topo=""
 [ -n "$sockets" ] && [ -n "$cores" ] && [ -n "$threads" ] && topo="SocketsPerBoard=$sockets CoresPerSocket=$cores ThreadsPerCore=$threads"
-# GPUs become gres only when nvidia-smi sees some (Gres needs a gres.conf; AutoDetect=nvml may be absent).
-gres_line=""; gres_types=""
-if command -v nvidia-smi >/dev/null && ngpu="$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')" && [ "$ngpu" -gt 0 ]; then
-  gres_line="Gres=gpu:$ngpu"; gres_types="GresTypes=gpu"
-  { echo "$MARK"; for i in $(seq 0 $((ngpu - 1))); do echo "NodeName=localhost Name=gpu File=/dev/nvidia$i"; done; } > /etc/slurm/gres.conf
-fi
 
-mkdir -p /etc/slurm "$LOGDIR" "$SPOOL_CTLD" "$SPOOL_D"
-cat > "$CONF" <<EOF
-$MARK
+# GPUs become gres when nvidia-smi sees some. MILFLOW_SLURM_FAKE_GPUS=N (no real GPUs) declares N
+# placeholder GPUs backed by plain files, so the executor's --gres path can be tested on a CPU
+# machine: jobs are scheduled against them (SLURM_GPUS_ON_NODE is set) but no device exists.
+GRES_CONF=/etc/slurm/gres.conf
+gres_line=""; gres_types=""; gres_conf=""
+ngpu=0
+if command -v nvidia-smi >/dev/null; then ngpu="$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)"; fi
+if [ "${ngpu:-0}" -gt 0 ]; then
+  gres_conf="NodeName=localhost Name=gpu File=/dev/nvidia[0-$((ngpu - 1))]"
+elif [ "${MILFLOW_SLURM_FAKE_GPUS:-0}" -gt 0 ]; then
+  ngpu="$MILFLOW_SLURM_FAKE_GPUS"
+  mkdir -p "$SPOOL_D/fake-gpu"
+  for i in $(seq 0 $((ngpu - 1))); do touch "$SPOOL_D/fake-gpu/gpu$i"; done
+  gres_conf="NodeName=localhost Name=gpu File=$SPOOL_D/fake-gpu/gpu[0-$((ngpu - 1))]"
+  say "declaring $ngpu placeholder GPU(s) (MILFLOW_SLURM_FAKE_GPUS): for testing --gres only"
+fi
+if [ -n "$gres_conf" ]; then gres_line="Gres=gpu:$ngpu"; gres_types="GresTypes=gpu"; fi
+
+conf_text="$MARK
 # Single-node cluster for tests and laptops: no accounting daemon (sacct is unavailable; milflow's
 # executor reads job state from squeue/scontrol and a status file its job script writes).
 ClusterName=milflow
@@ -135,12 +139,35 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 # Finished jobs stay visible to squeue/scontrol for 5 minutes, long enough to read their state.
 MinJobAge=300
-SchedulerParameters=sched_interval=2
 $gres_types
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus $topo RealMemory=$mem $gres_line State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-EOF
-say "wrote $CONF (localhost: CPUs=$cpus RealMemory=${mem}M${gres_line:+ $gres_line})"
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP"
+gres_text=""
+if [ -n "$gres_conf" ]; then gres_text="$MARK
+$gres_conf"; fi
+
+# --- Reuse a cluster that already answers with this very configuration ---------------------
+same_conf=0
+if [ -f "$CONF" ] && [ "$(cat "$CONF")" = "$conf_text" ] && [ "$(cat "$GRES_CONF" 2>/dev/null)" = "$gres_text" ]; then same_conf=1; fi
+if ((same_conf)) && scontrol ping 2>/dev/null | grep -q 'is UP'; then
+  st="$(node_state)"
+  case "$st" in
+    idle*|mixed*|allocated*|completing*) say "slurm already up (node localhost: $st)"; exit 0 ;;
+  esac
+fi
+if ((!same_conf)); then
+  # A changed node definition (CPUs, gres) needs fresh daemons, not a reconfigure.
+  if pid_alive "$SLURMD_PID" || pid_alive "$CTLD_PID"; then
+    say "configuration changed: restarting slurmctld and slurmd"
+    stop_pidfile "$SLURMD_PID" slurmd
+    stop_pidfile "$CTLD_PID" slurmctld
+  fi
+  mkdir -p /etc/slurm "$LOGDIR" "$SPOOL_CTLD" "$SPOOL_D"
+  printf '%s\n' "$conf_text" > "$CONF"
+  if [ -n "$gres_text" ]; then printf '%s\n' "$gres_text" > "$GRES_CONF"
+  elif [ -f "$GRES_CONF" ] && grep -qF "$MARK" "$GRES_CONF"; then rm -f "$GRES_CONF"; fi
+  say "wrote $CONF (localhost: CPUs=$cpus RealMemory=${mem}M${gres_line:+ $gres_line})"
+fi
 
 # --- daemons ------------------------------------------------------------------------------
 if pid_alive "$CTLD_PID"; then

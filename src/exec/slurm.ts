@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, readSync,
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import type { Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageResult } from '../stages/types.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
@@ -146,6 +147,21 @@ class LineTail {
   }
 }
 
+// Jobs this process submitted and still waits for. If the process exits before they end (a second
+// Ctrl-C exits at once, an uncaught error), they are cancelled on the way out: nobody would publish
+// their outputs, and they would hold the cluster's resources for nothing. (A SIGKILLed orchestrator
+// cannot do this; its jobs then fail harmlessly writing to a temp dir the next run cleans.)
+const inflight = new Set<string>();
+let exitHook = false;
+function track(jobId: string): void {
+  inflight.add(jobId);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    if (inflight.size) spawnSync('scancel', [...inflight], { stdio: 'ignore', timeout: 10_000 });
+  });
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -195,6 +211,7 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
   const stdoutPath = stdoutTpl.replace('%j', jobId);
   const stderrPath = stderrTpl.replace('%j', jobId);
   const statusPath = statusTpl.replace('%j', jobId);
+  track(jobId);
   spec.onState?.(jobId, 'SUBMITTED');
 
   const outTail = new LineTail(stdoutPath, (l) => spec.onLine?.('stdout', l));
@@ -249,6 +266,7 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
   }
 
   watcher.unwatch(jobId);
+  inflight.delete(jobId);
   // The status file is written by the job on the compute node; allow a shared file system a moment.
   let status = readStatus(statusPath);
   for (let i = 0; !status && !cancelled && state === 'COMPLETED' && i < 20; i++) {
@@ -370,6 +388,8 @@ export async function runStageOnSlurm(req: SlurmStageRequest): Promise<SlurmStag
   const env: Record<string, string> = {
     OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads, MILFLOW_THREADS: threads,
     MILFLOW_EXECUTOR: 'slurm',
+    // A CPU job must not see GPUs exported from the submitting shell; with gres, Slurm sets it.
+    ...(slurmDevice(opts).kind === 'cpu' ? { CUDA_VISIBLE_DEVICES: '' } : {}),
     ...req.env,
   };
   const r = await runSlurmJob({

@@ -8,14 +8,20 @@ const script = fileURLToPath(new URL('../../scripts/start-slurm.sh', import.meta
 
 export type SlurmHandle = { ok: true; startedHere: boolean; log: string } | { ok: false; reason: string };
 
+/**
+ * A cluster that already answers is used as it is (restarting it could kill someone's jobs).
+ * Otherwise one is started with two placeholder GPUs (MILFLOW_SLURM_FAKE_GPUS) so that the
+ * executor's --gres path is exercised on a CPU-only machine.
+ */
 export function ensureSlurm(): SlurmHandle {
   const status = spawnSync('bash', [script, 'status'], { encoding: 'utf8' });
-  const wasUp = status.status === 0;
-  const r = spawnSync('bash', [script, 'start'], { encoding: 'utf8', timeout: 10 * 60_000 });
+  if (status.status === 0) return { ok: true, startedHere: false, log: status.stdout.trim() };
+  const env = { ...process.env, MILFLOW_SLURM_FAKE_GPUS: process.env.MILFLOW_SLURM_FAKE_GPUS ?? '2' };
+  const r = spawnSync('bash', [script, 'start'], { encoding: 'utf8', timeout: 10 * 60_000, env });
   const log = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
   if (r.status === 3) return { ok: false, reason: log.split('\n').filter((l) => /error|missing/.test(l)).join('; ') || log };
   if (r.status !== 0) throw new Error(`scripts/start-slurm.sh failed (exit ${r.status ?? r.signal}):\n${log}`);
-  return { ok: true, startedHere: !wasUp, log };
+  return { ok: true, startedHere: true, log };
 }
 
 /** Stops the daemons if this process started them (a cluster found running is left alone). */
@@ -28,4 +34,11 @@ export function skipReason(h: SlurmHandle): string | undefined {
   const why = `Slurm unavailable: ${h.reason}`;
   console.log(`# skipped: ${why}`);
   return why;
+}
+
+/** GPUs (gres gpu) the test node offers: 0 when it was started without (real or placeholder) GPUs. */
+export function nodeGpus(): number {
+  const r = spawnSync('sinfo', ['-h', '-N', '-n', 'localhost', '-o', '%G'], { encoding: 'utf8' });
+  const m = /gpu(?::[^:(,]+)?:(\d+)/.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : 0;
 }

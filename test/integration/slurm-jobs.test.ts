@@ -3,12 +3,13 @@
 // sbatch options (partition, gres) reaching the controller.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSlurm, releaseSlurm, skipReason } from '../helpers/slurm.ts';
+import { ensureSlurm, nodeGpus, releaseSlurm, skipReason } from '../helpers/slurm.ts';
 import { runSlurmJob, describeSlurmFailure } from '../../src/exec/slurm.ts';
-import { scontrolJob, squeueState } from '../../src/exec/slurm-cli.ts';
+import { runCmd, scontrolJob, squeueState } from '../../src/exec/slurm-cli.ts';
 
 const h = ensureSlurm();
 const skip = skipReason(h);
@@ -85,9 +86,49 @@ test('aborting cancels the job with scancel', { skip }, async () => {
   assert.equal(await squeueState(jobId), 'CANCELLED');
 });
 
-test('sbatch options reach the controller: unknown partition and absent gres are rejected', { skip }, async () => {
+test('sbatch options reach the controller: an unknown partition is rejected', { skip }, async () => {
   const base = { argv: ['/bin/true'], cwd: dir, logDir: join(dir, 'slurm') };
   await assert.rejects(runSlurmJob({ ...base, stageId: 'p', options: { ...opts, partition: 'no_such_partition' } }), /partition/i);
-  // The test node has no GPUs, so a GPU request must be refused rather than silently dropped.
-  await assert.rejects(runSlurmJob({ ...base, stageId: 'g', options: { ...opts, gres: 'gpu:1' } }), /gres|generic resource|Requested node configuration/i);
+  const ok = await runSlurmJob({ ...base, stageId: 'p-debug', options: { ...opts, partition: 'debug' } });
+  assert.equal(ok.ok, true);
+});
+
+test('--gres from resources.slurm.gres: a GPU job is scheduled against the node\'s GPUs', { skip }, async () => {
+  const base = { cwd: dir, logDir: join(dir, 'slurm') };
+  const gpus = nodeGpus();
+  if (gpus === 0) {
+    // A node without GPUs must refuse a GPU request rather than silently run it on CPU.
+    await assert.rejects(runSlurmJob({ ...base, argv: ['/bin/true'], stageId: 'g', options: { ...opts, gres: 'gpu:1' } }), /gres|generic resource|Requested node configuration/i);
+    return;
+  }
+  const lines: string[] = [];
+  const r = await runSlurmJob({
+    ...base, stageId: 'train/gpu', options: { ...opts, gres: 'gpu:1' },
+    argv: ['/bin/bash', '-c', 'echo "gpus=${SLURM_GPUS_ON_NODE:-none}"'],
+    onLine: (s, l) => { if (s === 'stdout') lines.push(l); },
+  });
+  assert.equal(r.ok, true, describeSlurmFailure('gpu', r));
+  assert.deepEqual(lines, ['gpus=1']);
+  const tres = await runCmd('squeue', ['-h', '--states=all', '-j', r.jobId, '-o', '%b']);
+  assert.match(tres.stdout, /gpu:1/);
+  // More GPUs than the node has: refused at submission.
+  await assert.rejects(runSlurmJob({ ...base, argv: ['/bin/true'], stageId: 'g', options: { ...opts, gres: `gpu:${gpus + 1}` } }), /gres|generic resource|Requested node configuration/i);
+});
+
+test('jobs still in flight when the orchestrator exits are cancelled', { skip }, async () => {
+  const script = join(dir, 'exit-early.mts');
+  writeFileSync(script, `
+import { runSlurmJob } from ${JSON.stringify(new URL('../../src/exec/slurm.ts', import.meta.url).pathname)};
+void runSlurmJob({ stageId: 'exit/probe', argv: ['/bin/sleep', '120'], cwd: ${JSON.stringify(dir)}, logDir: ${JSON.stringify(join(dir, 'slurm'))},
+  options: { poll_seconds: 0.3, mem: '100M', cpus_per_task: 1 },
+  onState: (j, s) => { if (s === 'RUNNING') { console.log(j); process.exit(3); } } });
+`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 3, r.stderr);
+  const jobId = r.stdout.trim();
+  assert.match(jobId, /^\d+$/);
+  // scancel returns at once; the job passes through COMPLETING while slurmd kills it.
+  let st = await squeueState(jobId);
+  for (let i = 0; i < 100 && st === 'COMPLETING'; i++) { await new Promise((res) => setTimeout(res, 200)); st = await squeueState(jobId); }
+  assert.equal(st, 'CANCELLED');
 });
