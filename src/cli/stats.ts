@@ -9,7 +9,7 @@ export function register(program: Command): void {
   stats
     .command('auc')
     .description('AUC (macro one-vs-rest for multi-class), accuracy, balanced accuracy, F1 and a 95 % CI')
-    .requiredOption('--predictions <csv>', 'prediction CSV: slide_id, Y, Y_hat, p_0..p_{C-1}')
+    .requiredOption('--predictions <csv>', 'prediction CSV: slide_id, Y, Y_hat, p_0..p_{C-1} (optional case_id: case-level bootstrap)')
     .option('--ci <method>', 'delong | bootstrap (multi-class macro AUC always uses bootstrap)', 'delong')
     .option('--n-boot <n>', 'bootstrap replicates', '2000')
     .option('--seed <n>', 'bootstrap seed', '1')

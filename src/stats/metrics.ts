@@ -13,6 +13,8 @@ export interface Predictions {
   /** Predicted class (argmax unless given). */
   y_hat: number[];
   nClasses: number;
+  /** Case (patient) of each slide, when the file has a case_id column (case-level bootstrap). */
+  case_id?: string[];
 }
 
 export function argmax(p: number[]): number {

@@ -28,7 +28,9 @@ export function readPredictions(file: string): Predictions {
   });
   const prob = t.rows.map((r, k) => pcols.map((j, c) => num(r[j], `p_${c}`, k)));
   const y_hat = t.rows.map((r, k) => (hi >= 0 ? num(r[hi], 'Y_hat', k) : argmax(prob[k])));
-  return { slide_id: t.rows.map((r) => r[si]), y, prob, y_hat, nClasses: C };
+  const ci = t.header.indexOf('case_id');
+  const case_id = ci >= 0 ? t.rows.map((r) => r[ci]) : undefined;
+  return { slide_id: t.rows.map((r) => r[si]), y, prob, y_hat, nClasses: C, case_id };
 }
 
 export function predictionsCsv(p: Predictions): string {

@@ -36,7 +36,7 @@ export function summarize(p: Predictions, o: SummaryOptions = {}) {
       ci = d.ci; se = d.se; variance = d.variance; ciMethod = 'delong';
     } else {
       // DeLong covers one binary AUC; a macro mean over one-vs-rest AUCs gets the bootstrap.
-      const b = bootstrapAuc(p.y, p.prob, C, { ...o.bootstrap, level, caseOf: o.caseOf });
+      const b = bootstrapAuc(p.y, p.prob, C, { ...o.bootstrap, level, caseOf: o.caseOf ?? p.case_id });
       ci = b.ci; se = b.se; ciMethod = `bootstrap(n=${b.n}, seed=${b.seed}, stratified, case-level)`;
     }
     if (C > 2) {
