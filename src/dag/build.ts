@@ -27,7 +27,7 @@ interface Raw {
 }
 
 /** Signature of `expandWsiDataset` in src/wsi/expand.ts (written by the WSI engineer). */
-type ExpandWsi = (ds: NonNullable<Dataset['wsi']>, specDir: string, idPrefix: string) =>
+type ExpandWsi = (ds: NonNullable<Dataset['wsi']>, specDir: string, idPrefix: string, task?: { classes: string[]; label_map: Json }) =>
   Promise<{ stages: StageDecl[]; datasetStageId: string }> | { stages: StageDecl[]; datasetStageId: string };
 
 const WSI_MODULE = '../wsi/expand.ts';
@@ -77,7 +77,7 @@ async function datasetStages(
   const source = datasetSource(ds);
   if (source === 'wsi') {
     const expand = await wsi();
-    const r = await expand(ds.wsi!, specDir, cohort ? `cohort=${cohort}` : '');
+    const r = await expand(ds.wsi!, specDir, cohort ? `cohort=${cohort}` : '', task);
     const stages: Raw[] = r.stages.map((d) => ({
       base: d.id, head: d.id, tail: '', kind: d.kind, params: d.params, inputs: { ...d.inputs },
       externals: d.externals, labels: { ...(d.labels ?? {}) },

@@ -126,7 +126,7 @@ export interface MilCsvDataset {
  */
 export interface WsiDataset {
   /**
-   * CSV with case_id, slide_id, label, path (slide file; relative to the CSV).
+   * CSV with case_id, slide_id, label, path (slide file; relative to the CSV). slide_id may be empty: the file name without extension.
    */
   csv: string;
   /**
@@ -138,9 +138,54 @@ export interface WsiDataset {
    */
   process_list?: string;
   /**
-   * Overrides of preset parameters (seg_level, sthresh, mthresh, close, use_otsu, a_t, a_h, max_n_holes, keep_ids, exclude_ids).
+   * Overrides of the preset's segmentation parameters (CLAM names and meaning).
    */
-  segmentation?: {};
+  segmentation?: {
+    /**
+     * Level to segment at; -1 = best level for a 64× downsample.
+     */
+    seg_level?: number;
+    /**
+     * Saturation threshold after the median blur.
+     */
+    sthresh?: number;
+    /**
+     * Median blur kernel size (odd).
+     */
+    mthresh?: number;
+    /**
+     * Morphological closing kernel size (0 = none).
+     */
+    close?: number;
+    /**
+     * Otsu threshold instead of sthresh.
+     */
+    use_otsu?: boolean;
+    /**
+     * Minimum tissue area (contour minus holes), in 512×512 level-0 patches.
+     */
+    a_t?: number;
+    /**
+     * Minimum hole area, same units.
+     */
+    a_h?: number;
+    /**
+     * Largest holes kept per contour.
+     */
+    max_n_holes?: number;
+    /**
+     * Keep only these contours (indices after the area filter).
+     */
+    keep_ids?: number[];
+    /**
+     * Drop these contours.
+     */
+    exclude_ids?: number[];
+    /**
+     * Contour line width in the mask picture, level-0 pixels.
+     */
+    line_thickness?: number;
+  };
   patch?: {
     size?: number;
     step?: number;
@@ -176,6 +221,10 @@ export interface WsiDataset {
      */
     std?: [number, number, number];
     batch_size?: number;
+    /**
+     * Interpolation from the patch size to input_size.
+     */
+    resize?: 'bilinear' | 'bicubic' | 'nearest' | 'lanczos3';
   };
 }
 /**
