@@ -70,3 +70,16 @@ export function findRunDirs(root: string, experiment?: string): string[] {
   }
   return out.sort((a, b) => a.t - b.t || (a.dir < b.dir ? -1 : 1)).map((x) => x.dir);
 }
+
+/** Upload runDir/report/ to the run's MLflow parent (after `milflow report`), if tracked. */
+export async function uploadReport(runDir: string, opts: SyncOptions = {}): Promise<boolean> {
+  const state = loadState(runDir);
+  const spec = loadRunSpec(runDir);
+  const target = resolveTarget(spec, 'milflow', opts.env ?? process.env, opts.uri);
+  if (!target || !state.parent) return false;
+  const client = new MlflowClient(target.uri, opts.client ?? { retries: 2, timeoutMs: 10000 });
+  if (state.uri !== client.base) return false;
+  const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save: () => saveState(runDir, state) });
+  await pusher.pushReport(join(runDir, 'report'));
+  return true;
+}

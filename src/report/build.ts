@@ -1,0 +1,124 @@
+// Assembles the report: self-contained HTML (inline CSS and SVG, no scripts, no network),
+// Markdown (figures linked as SVG files) and a CSV per table, into one directory.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunEvent } from '../exec/events.ts';
+import { readEntries, type StageEntry } from './inputs.ts';
+import { analyze } from './analysis.ts';
+import { buildFigures, prettyModel, type Figure } from './figures.ts';
+import { buildTables, tableCsv, tableHtml, tableMd, esc, type Table } from './tables.ts';
+import { summarizeRun, fmtSeconds, type RunSummary } from './run-summary.ts';
+import { pct } from './numbers.ts';
+
+export interface ReportOptions {
+  entries: StageEntry[];
+  events?: RunEvent[];
+  outDir: string;
+  title?: string;
+  description?: string;
+  classNames?: string[];
+}
+
+export interface ReportResult {
+  files: string[];
+  figures: string[];
+  tables: string[];
+  summary: RunSummary;
+}
+
+/** Vega names clip paths etc. per view (clip1, …): make ids unique within the page. */
+function scopeIds(svg: string, prefix: string): string {
+  return svg
+    .replace(/\sid="([^"]+)"/g, (_, id) => ` id="${prefix}-${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (_, id) => `url(#${prefix}-${id})`)
+    .replace(/href="#([^"]+)"/g, (_, id) => `href="#${prefix}-${id}"`);
+}
+
+export async function buildReport(o: ReportOptions): Promise<ReportResult> {
+  const inputs = readEntries(o.entries);
+  const a = analyze(inputs, o.classNames);
+  const figures = await buildFigures(a);
+  const tables = buildTables(a, inputs);
+  const summary = summarizeRun(o.events, o.entries);
+  mkdirSync(join(o.outDir, 'tables'), { recursive: true });
+  mkdirSync(join(o.outDir, 'figures'), { recursive: true });
+  const files: string[] = [];
+  const put = (rel: string, text: string) => {
+    writeFileSync(join(o.outDir, rel), text);
+    files.push(rel);
+  };
+  for (const t of tables) put(`tables/${t.id}.csv`, tableCsv(t));
+  put('tables/run_summary.csv', summaryCsv(summary));
+  for (const f of figures) put(`figures/${f.id}.svg`, f.svg);
+  const title = o.title ?? summary.experiment ?? 'milflow report';
+  put('report.md', markdown(title, o.description, summary, tables, figures, a.models));
+  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs));
+  return { files, figures: figures.map((f) => f.id), tables: tables.map((t) => t.id), summary };
+}
+
+function summaryRows(s: RunSummary): [string, string][] {
+  const rows: [string, string][] = [];
+  if (s.runId) rows.push(['Run', `${s.runId}${s.status ? ` (${s.status})` : ''}`]);
+  if (s.started) rows.push(['Started', s.started]);
+  if (s.seconds !== undefined) rows.push(['Wall time', fmtSeconds(s.seconds)]);
+  rows.push(['Stages', `${s.counts.executed} executed, ${s.counts.cached} from cache, ${s.counts.failed} failed${s.counts.skipped ? `, ${s.counts.skipped} skipped` : ''}`]);
+  if (Object.keys(s.reasons).length) rows.push(['Why stages ran', Object.entries(s.reasons).map(([r, n]) => `${r}: ${n}`).join('; ')]);
+  rows.push(['Compute engines', s.engines.join(', ') || '–']);
+  rows.push(['Devices', s.devices.join(', ') || '–']);
+  if (s.hosts.length) rows.push(['Hosts', s.hosts.join(', ')]);
+  rows.push(['milflow version', s.milflowVersion ?? '–']);
+  if (s.specPath) rows.push(['Spec', s.specPath]);
+  if (s.specHash) rows.push(['Spec hash', s.specHash]);
+  return rows;
+}
+
+function summaryCsv(s: RunSummary): string {
+  const lines = ['kind,executed,cached,failed,skipped,seconds'];
+  for (const r of s.byKind) lines.push([r.kind, r.executed, r.cached, r.failed, r.skipped, r.seconds.toFixed(3)].join(','));
+  return lines.join('\n') + '\n';
+}
+
+function markdown(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[]): string {
+  const out: string[] = [`# ${title}`, ''];
+  if (desc) out.push(desc, '');
+  out.push(`Models: ${models.map(prettyModel).join(', ')}`, '', '## Run summary', '', '| | |', '|---|---|', ...summaryRows(s).map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`), '');
+  out.push('| Stage kind | Executed | From cache | Failed | Compute time |', '|---|---:|---:|---:|---:|', ...s.byKind.map((r) => `| ${r.kind} | ${r.executed} | ${r.cached} | ${r.failed} | ${fmtSeconds(r.seconds)} |`), '');
+  if (s.failed.length) out.push('**Failed stages**', '', ...s.failed.map((f) => `- \`${f.id}\`: ${f.error}`), '');
+  tables.forEach((t, i) => out.push(`## Table ${i + 1}. ${t.title}`, '', t.caption, '', tableMd(t), '', `CSV: [tables/${t.id}.csv](tables/${t.id}.csv)`, ''));
+  figures.forEach((f, i) => out.push(`## Figure ${i + 1}. ${f.title}`, '', `![${f.title}](figures/${f.id}.svg)`, '', f.caption, ''));
+  return out.join('\n');
+}
+
+const CSS = `
+body{font-family:Helvetica,Arial,sans-serif;color:#222;max-width:1180px;margin:2rem auto;padding:0 1.5rem;line-height:1.45}
+h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.3rem;margin-top:2.4rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+h3{font-size:1.08rem;margin:1.6rem 0 .3rem}.sub{color:#555;margin-top:0}
+table{border-collapse:collapse;margin:.5rem 0 .3rem;font-size:.92rem}
+th,td{border-bottom:1px solid #e2e2e2;padding:.3rem .7rem;text-align:left;vertical-align:top}
+th{background:#f4f6f8;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.caption{color:#444;font-size:.9rem;max-width:900px}.kv th{background:none;font-weight:600;width:11rem}
+figure{margin:1.2rem 0 2rem}figure svg{max-width:100%;height:auto}figcaption{font-size:.9rem;color:#444;max-width:900px}
+.fail{color:#a4161a}.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin:0 .3em 0 .8em;vertical-align:-.05em}
+nav a{margin-right:1rem}a{color:#0b5394}code{font-size:.88em}
+`;
+
+function html(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[], fracs: number[]): string {
+  const p: string[] = [];
+  p.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`);
+  p.push(`<title>${esc(title)} — milflow report</title><style>${CSS}</style></head><body>`);
+  p.push(`<h1>${esc(title)}</h1><p class="sub">milflow report · models: ${models.map((m) => esc(prettyModel(m))).join(', ')} · training fractions: ${fracs.map(pct).join(', ')}</p>`);
+  if (desc) p.push(`<p>${esc(desc)}</p>`);
+  p.push(`<nav><a href="#summary">Run summary</a><a href="#tables">Tables</a><a href="#figures">Figures</a></nav>`);
+  p.push(`<h2 id="summary">Run summary</h2><table class="kv"><tbody>${summaryRows(s).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`);
+  p.push(`<h3>Time per stage kind</h3><table><thead><tr><th>Stage kind</th><th>Executed</th><th>From cache</th><th>Failed</th><th>Compute time</th></tr></thead><tbody>`);
+  p.push(s.byKind.map((r) => `<tr><td>${esc(r.kind)}</td><td class="num">${r.executed}</td><td class="num">${r.cached}</td><td class="num${r.failed ? ' fail' : ''}">${r.failed}</td><td class="num">${fmtSeconds(r.seconds)}</td></tr>`).join(''));
+  p.push(`</tbody></table>`);
+  if (s.failed.length) p.push(`<h3 class="fail">Failed stages</h3><ul>${s.failed.map((f) => `<li><code>${esc(f.id)}</code>: ${esc(f.error)}</li>`).join('')}</ul>`);
+  p.push(`<h2 id="tables">Tables</h2>`);
+  tables.forEach((t, i) => p.push(`<section class="table" id="table-${t.id}"><h3>Table ${i + 1}. ${esc(t.title)}</h3><p class="caption">${esc(t.caption)}</p>${tableHtml(t)}</section>`));
+  p.push(`<h2 id="figures">Figures</h2>`);
+  if (!figures.length) p.push('<p>No figures: the run produced no evaluation outputs.</p>');
+  figures.forEach((f, i) => p.push(`<figure id="fig-${f.id}" data-figure="${f.id}"><h3>Figure ${i + 1}. ${esc(f.title)}</h3>${scopeIds(f.svg, `f${i + 1}`)}<figcaption>${esc(f.caption)}</figcaption></figure>`));
+  p.push(`</body></html>\n`);
+  return p.join('\n');
+}
