@@ -83,7 +83,7 @@ export interface PatchStepParams extends PatchParams {
 }
 
 /** Writes <coordsName> (CLAM coords .h5) and stitch.png (or a failure status). */
-export async function patchStep(slidePath: string, seg: Segmentation, p: PatchStepParams, outDir: string, coordsPath = join(outDir, `${p.slide_id}.h5`)): Promise<Status> {
+export async function patchStep(slidePath: string, seg: Segmentation, p: PatchStepParams, outDir: string, coordsPath = join(outDir, `${p.slide_id}.h5`), stitchPath = join(outDir, 'stitch.png')): Promise<Status> {
   mkdirSync(outDir, { recursive: true });
   let slide: Slide | null = null;
   try {
@@ -101,7 +101,7 @@ export async function patchStep(slidePath: string, seg: Segmentation, p: PatchSt
     const [w, h] = slide.levelDimensions[level];
     const argb = await slide.readRegionArgbAsync(0, 0, level, w, h);
     const thumb = await thumbnail({ level, width: w, height: h, argb }, seg.seg_downsample);
-    writeFileSync(join(outDir, 'stitch.png'), await stitchedPreview(thumb, r.coords, r.geometry.ref_size));
+    writeFileSync(stitchPath, await stitchedPreview(thumb, r.coords, r.geometry.ref_size));
     return writeStatus(outDir, {
       slide_id: p.slide_id,
       step: 'patch',
