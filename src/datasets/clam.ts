@@ -1,10 +1,13 @@
 // CLAM-layout datasets: a CSV (case_id, slide_id, label) plus a features directory holding
 // h5_files/<slide_id>.h5 or <slide_id>.h5. Features are not copied: slides.csv points at them
 // (the DAG digests the external files). Every problem names the CSV line.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsv } from './csv.ts';
 import { featureShape } from './h5-shape.ts';
+import { findFeatureFile } from './feature-file.ts';
+
+export { findFeatureFile };
 import { mapLabel } from './labels.ts';
 import { DatasetError, type Excluded, type SlideEntry } from './types.ts';
 
@@ -19,17 +22,6 @@ export interface ClamListing {
   slides: SlideEntry[];
   excluded: Excluded[];
   dim: number;
-}
-
-/** The feature file of a slide, or undefined. Accepts slide ids with a slide-file extension. */
-export function findFeatureFile(featuresDir: string, slideId: string): string | undefined {
-  const ids = [slideId];
-  const stem = slideId.replace(/\.(svs|tif|tiff|ndpi|mrxs|scn|vms|vmu|bif|svslide)$/i, '');
-  if (stem !== slideId) ids.push(stem);
-  for (const id of ids) {
-    for (const p of [join(featuresDir, 'h5_files', `${id}.h5`), join(featuresDir, `${id}.h5`)]) if (existsSync(p)) return p;
-  }
-  return undefined;
 }
 
 export async function readClamDataset(src: ClamSource, onProgress?: (done: number, total: number) => void): Promise<ClamListing> {

@@ -1,6 +1,9 @@
 // Checks the schema cannot express: relations between fields, names that must refer to
 // each other, and files that must exist. Runs on the spec after ajv filled the defaults.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { parseCsv } from '../datasets/csv.ts';
+import { findFeatureFile } from '../datasets/feature-file.ts';
+import { mapLabel } from '../datasets/labels.ts';
 import { isAbsolute, resolve } from 'node:path';
 import { didYouMean, showValue, type SpecPath } from './errors.ts';
 import type { Issue } from './schema.ts';
@@ -10,6 +13,9 @@ export interface SemanticOptions {
   dir: string;
   /** Check that dataset files exist (default true). */
   checkFiles?: boolean;
+  /** Filled by semanticIssues from the spec (for checking dataset CSV labels). */
+  classes?: string[];
+  labelMap?: Record<string, string | null>;
 }
 
 export function resolvePath(dir: string, p: string): string {
@@ -19,8 +25,10 @@ export function resolvePath(dir: string, p: string): string {
 export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
   const issues: Issue[] = [];
   const add = (path: SpecPath, message: string) => issues.push({ path, message });
-  const classes: string[] = spec.task?.classes ?? [];
+  const classes: string[] = Array.isArray(spec.task?.classes) ? spec.task.classes : [];
   const nClasses = classes.length;
+  const lm = spec.task?.label_map;
+  opts = { ...opts, classes, labelMap: lm && typeof lm === 'object' && !Array.isArray(lm) ? lm : undefined };
 
   // splits
   const s = spec.splits ?? {};
@@ -111,12 +119,17 @@ function datasetIssues(d: any, at: SpecPath, nClasses: number, opts: SemanticOpt
     }
   }
   if (d.clam) {
-    checkExists([...at, 'clam', 'csv'], d.clam.csv, 'file', opts, add);
-    checkExists([...at, 'clam', 'features_dir'], d.clam.features_dir, 'dir', opts, add);
+    const okCsv = checkExists([...at, 'clam', 'csv'], d.clam.csv, 'file', opts, add);
+    const okDir = checkExists([...at, 'clam', 'features_dir'], d.clam.features_dir, 'dir', opts, add);
+    if (okCsv && okDir) {
+      const csvAbs = resolvePath(opts.dir, d.clam.csv);
+      for (const m of clamCsvProblems(csvAbs, resolvePath(opts.dir, d.clam.features_dir), opts.classes ?? [], opts.labelMap)) add([...at, 'clam', 'csv'], m);
+    }
   }
   if (d.mil_csv) checkExists([...at, 'mil_csv', 'csv'], d.mil_csv.csv, 'file', opts, add);
   if (d.wsi) {
     const w = d.wsi;
+    if (!w.encoder) add([...at, 'wsi'], `needs an encoder section (onnx, dim): features are extracted with an ONNX model`);
     checkExists([...at, 'wsi', 'csv'], w.csv, 'file', opts, add);
     if (w.process_list !== undefined) checkExists([...at, 'wsi', 'process_list'], w.process_list, 'file', opts, add);
     if (w.encoder?.onnx !== undefined) checkExists([...at, 'wsi', 'encoder', 'onnx'], w.encoder.onnx, 'file', opts, add);
@@ -124,15 +137,59 @@ function datasetIssues(d: any, at: SpecPath, nClasses: number, opts: SemanticOpt
   }
 }
 
-function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: SemanticOptions, add: (p: SpecPath, m: string) => void) {
-  if (opts.checkFiles === false || typeof p !== 'string') return;
+/** True when the file checks ran and passed. */
+function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: SemanticOptions, add: (p: SpecPath, m: string) => void): boolean {
+  if (opts.checkFiles === false || typeof p !== 'string') return false;
   const abs = resolvePath(opts.dir, p);
   const shown = abs === p ? p : `${p} (resolved to ${abs})`;
   if (!existsSync(abs)) {
     add(path, `${kind === 'dir' ? 'directory' : 'file'} not found: ${shown}`);
-    return;
+    return false;
   }
   const st = statSync(abs);
-  if (kind === 'dir' && !st.isDirectory()) add(path, `must be a directory, but is a file: ${shown}`);
-  if (kind === 'file' && st.isDirectory()) add(path, `must be a file, but is a directory: ${shown}`);
+  if (kind === 'dir' && !st.isDirectory()) {
+    add(path, `must be a directory, but is a file: ${shown}`);
+    return false;
+  }
+  if (kind === 'file' && st.isDirectory()) {
+    add(path, `must be a file, but is a directory: ${shown}`);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The CLAM CSV's own problems, found before anything runs: header, labels that are neither a
+ * class nor mapped, slides without a feature file. Each names the CSV line; at most 5 of a kind.
+ */
+function clamCsvProblems(csv: string, featuresDir: string, classes: string[], labelMap: Record<string, string | null> | undefined): string[] {
+  let rows;
+  try {
+    rows = parseCsv(readFileSync(csv, 'utf8'));
+  } catch (e) {
+    return [`cannot read ${csv} (${(e as Error).message})`];
+  }
+  if (rows.length === 0) return [`${csv} is empty (expected a header case_id,slide_id,label)`];
+  const header = rows[0].fields.map((h) => h.trim());
+  const missing = ['case_id', 'slide_id', 'label'].filter((c) => !header.includes(c));
+  if (missing.length) return [`${csv}:${rows[0].line}: header lacks ${missing.join(', ')} (found: ${header.join(', ')})`];
+  const si = header.indexOf('slide_id');
+  const li = header.indexOf('label');
+  const badLabels: string[] = [];
+  const noFile: string[] = [];
+  let nBadLabels = 0;
+  let nNoFile = 0;
+  for (const { line, fields } of rows.slice(1)) {
+    const label = (fields[li] ?? '').trim();
+    const lab = mapLabel(label, classes, labelMap);
+    if (!lab.ok) {
+      if (!lab.dropped && nBadLabels++ < 5) badLabels.push(`${csv}:${line}: ${lab.message}`);
+      continue;
+    }
+    const slide = (fields[si] ?? '').trim();
+    if (slide && !findFeatureFile(featuresDir, slide) && nNoFile++ < 5) noFile.push(`${csv}:${line}: slide '${slide}' has no feature file in ${featuresDir} (h5_files/${slide}.h5 or ${slide}.h5)`);
+  }
+  if (nBadLabels > 5) badLabels.push(`... and ${nBadLabels - 5} more rows with labels that are not classes`);
+  if (nNoFile > 5) noFile.push(`... and ${nNoFile - 5} more slides without a feature file`);
+  return [...badLabels, ...noFile];
 }
