@@ -133,6 +133,9 @@ function expandSweep(data: any, dir: string, opts: { dir: string; checkFiles?: b
     throw new SpecError(msgs);
   }
 
+  // The base spec's files were checked; re-check per variant only when a sweep can change them.
+  const touchesFiles = targets.some((t) => ['dataset', 'evaluate', 'splits', 'task'].includes(String(t[0])));
+  const varOpts = { ...opts, checkFiles: opts.checkFiles !== false && touchesFiles };
   const idxLists = keys.map((k) => sweep[k].map((_, i) => i));
   const variants: Variant[] = [];
   const seen = new Set<string>();
@@ -140,7 +143,7 @@ function expandSweep(data: any, dir: string, opts: { dir: string; checkFiles?: b
     const v = structuredClone(base);
     combo.forEach((vi, ki) => setPath(v, targets[ki], structuredClone(sweep[keys[ki]][vi])));
     const issues = schemaIssues(v);
-    issues.push(...safeSemantic(v, opts));
+    issues.push(...safeSemantic(v, varOpts));
     if (issues.length) {
       for (const issue of issues) {
         // Blame the swept value whose target contains the problem; when none does (a relation
