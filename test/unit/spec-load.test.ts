@@ -152,3 +152,16 @@ test('milflow validate: exit 0 with a summary; exit 2 with every message', () =>
   assert.match(lines[0], /^test\/fixtures\/bad-specs\/two-dataset-sources\.yaml:4:1 dataset: must name exactly one dataset source/);
   assert.match(bad.stderr, /2 problems/);
 });
+
+test('a sweep over a dataset path checks each value\'s file', async () => {
+  writeFileSync(join(tmp, 'present.csv'), '1,1,0.5\n0,2,1.5\n');
+  const text = BASE.replace('synthetic: { cases: 30 }', 'mil_csv: { csv: present.csv }') + 'sweep:\n  dataset.mil_csv.csv: [present.csv, absent.csv]\n';
+  const r = await validateSpec(write('swfile.yaml', text));
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.equal(r.messages.length, 1);
+  assert.equal(r.messages[0].path, 'sweep["dataset.mil_csv.csv"][1]');
+  assert.match(r.messages[0].message, /file not found: absent\.csv/);
+  const ok = await loadSpec(write('swfile2.yaml', text.replace('absent.csv', 'present.csv').replace('[present.csv, present.csv]', '[present.csv]')));
+  assert.equal(ok.variants[0].spec.dataset.mil_csv!.csv, join(tmp, 'present.csv'));
+});
