@@ -354,7 +354,7 @@ export interface Evaluate {
    */
   ensembles?: boolean;
   /**
-   * Pairs of model names to compare (paired per-fold differences and paired DeLong). Default: every CLAM model against every MIL model.
+   * Pairs of model names to compare (paired per-fold differences and paired DeLong). Default: every CLAM model (clam_sb, clam_mb) against every other model (mil, mmil, abmil).
    */
   compare?: [string, string][];
   /**
@@ -497,7 +497,7 @@ export interface Evaluate1 {
    */
   ensembles?: boolean;
   /**
-   * Pairs of model names to compare (paired per-fold differences and paired DeLong). Default: every CLAM model against every MIL model.
+   * Pairs of model names to compare (paired per-fold differences and paired DeLong). Default: every CLAM model (clam_sb, clam_mb) against every other model (mil, mmil, abmil).
    */
   compare?: [string, string][];
   /**
