@@ -4,7 +4,6 @@
 // concurrent `milflow run` can never leave a partial entry or compute one twice.
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execaNode } from 'execa';
 import PQueue from 'p-queue';
 import type { Experiment, Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageInput, StageResult } from '../stages/types.ts';
@@ -12,14 +11,14 @@ import { CacheStore } from '../cache/store.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
-import { resolveSlots, slotEnv } from './devices.ts';
+import { resolveSlots } from './devices.ts';
 import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
 import { extraKindModules, isRegistered, kindInfo, loadKind } from './kinds.ts';
 import { Progress } from './progress.ts';
+import { WorkerPool } from './pool.ts';
 import { RunRecorder, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
 
 export const MILFLOW_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
-const WORKER = fileURLToPath(new URL('../stages/worker.ts', import.meta.url));
 const TRACKING = new URL('../tracking/index.ts', import.meta.url);
 
 export interface RunOptions {
@@ -143,6 +142,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   // Light stages are short and mostly I/O; two at a time keep the event loop responsive.
   const lightQ = new PQueue({ concurrency: 2 });
   const freeSlots = [...slotPlan.slots];
+  const pool = new WorkerPool({ sharedGpu: slotPlan.sharedGpu, signal: abort.signal, reuse: process.env.MILFLOW_WORKER_REUSE !== '0' });
   const lightDevice: DeviceSlot = { kind: 'cpu', index: 0, threads: slotPlan.cores };
   const temps = new Set<string>();
   const byId = new Map(plan.stages.map((s) => [s.id, s]));
@@ -176,43 +176,6 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   const runInProcess = async (s: PlannedStage, job: StageJob, log: (m: string) => void, onMsg: (m: WorkerMessage) => void) => {
     const kind = await loadKind(s.kind);
     return runJob(kind, job, abort.signal, (m) => { if (m.t === 'log') log(m.message); else onMsg(m); });
-  };
-
-  const runInWorker = async (s: PlannedStage, job: StageJob, log: (m: string) => void, onMsg: (m: WorkerMessage) => void): Promise<StageResult> => {
-    let result: StageResult | undefined;
-    let failure: { message: string; stack?: string } | undefined;
-    const stderrTail: string[] = [];
-    const sub = execaNode(WORKER, [], {
-      nodeOptions: ['--import', import.meta.resolve('tsx')],
-      serialization: 'json',
-      env: slotEnv(job.device, slotPlan.sharedGpu),
-      cancelSignal: abort.signal,
-      forceKillAfterDelay: 3000,
-      reject: false,
-      buffer: false,
-      stdin: 'ignore',
-    });
-    sub.stdout?.on('data', (d: Buffer) => log(String(d).trimEnd()));
-    sub.stderr?.on('data', (d: Buffer) => {
-      const text = String(d).trimEnd();
-      log(text);
-      stderrTail.push(...text.split('\n'));
-      if (stderrTail.length > 20) stderrTail.splice(0, stderrTail.length - 20);
-    });
-    sub.on('message', (m: WorkerMessage) => {
-      if (m.t === 'result') result = m.result;
-      else if (m.t === 'error') { failure = m; if (m.stack) log(m.stack); }
-      else if (m.t === 'log') log(m.message);
-      else onMsg(m);
-    });
-    await (sub as unknown as { sendMessage(m: unknown): Promise<void> }).sendMessage(job);
-    const r = await sub;
-    if (abort.signal.aborted) throw new Interrupted();
-    if (failure) throw new Error(failure.message);
-    if (result && r.exitCode === 0) return result;
-    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
-    const tail = stderrTail.filter(Boolean).slice(-3).join(' | ');
-    throw new Error(`worker ${how} before finishing${tail ? `: ${tail}` : ''}`);
   };
 
   const execute = async (s: PlannedStage, heavy: boolean, version: string): Promise<Outcome> => {
@@ -258,7 +221,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
         try {
           const result = !heavy ? await runInProcess(s, job, log, onMsg)
             : slurm ? await slurm.run(job, attempt, log, onMsg)
-            : await runInWorker(s, job, log, onMsg);
+            : await pool.run(slot, job, log, onMsg);
           if (abort.signal.aborted) throw new Interrupted();
           const finished = now();
           const seconds = (performance.now() - t) / 1000;
@@ -319,6 +282,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   for (const s of plan.stages) results.set(s.id, schedule(s));
   await Promise.all(results.values());
 
+  await pool.close();
   for (const t of temps) rmSync(t, { recursive: true, force: true });
   if (opts.handleSigint) process.off('SIGINT', onSigint);
   const c = counts();

@@ -1,6 +1,7 @@
-// Worker process for one heavy stage: `node --import tsx src/stages/worker.ts`, started by the
-// local executor (src/exec/local.ts) with an IPC channel. Receives a StageJob, runs it, and
-// reports log/progress/metric lines and the result (or the error) as IPC messages.
+// Worker process for heavy stages: `node --import tsx src/stages/worker.ts`, started by the
+// local executor (src/exec/pool.ts) with an IPC channel, one per device slot. Receives StageJobs
+// one at a time, runs each, and reports log/progress/metric lines and the result (or the error)
+// as IPC messages. After a failed stage it exits, so the next stage starts from a clean process.
 import { loadKind, registerStageKind } from '../exec/kinds.ts';
 import { runJob, type StageJob, type WorkerMessage } from '../exec/harness.ts';
 
@@ -11,23 +12,28 @@ if (!process.send) {
   process.exit(2);
 }
 
-const abort = new AbortController();
-// Orchestrator gone (killed): nobody will publish our output, stop at once.
-process.on('disconnect', () => process.exit(1));
-process.on('SIGTERM', () => { abort.abort(); setTimeout(() => process.exit(143), 2000).unref(); });
+let current: AbortController | null = null;
+// Orchestrator gone (killed, or done with us): nobody will publish our output, stop at once.
+process.on('disconnect', () => process.exit(current ? 1 : 0));
+process.on('SIGTERM', () => { current?.abort(); setTimeout(() => process.exit(143), 2000).unref(); });
 process.on('SIGINT', () => { /* the orchestrator decides; it sends SIGTERM */ });
 
-process.once('message', async (job: StageJob) => {
-  let code = 0;
-  try {
-    for (const path of Object.values(job.modules ?? {})) await registerStageKind(path);
-    const kind = await loadKind(job.kind);
-    const result = await runJob(kind, job, abort.signal, (m) => void send(m));
-    await send({ t: 'result', result });
-  } catch (err: any) {
-    code = 1;
-    await send({ t: 'error', message: String(err?.message ?? err), stack: err?.stack });
-  }
-  // Stages may leave handles (thread pools) open: exit explicitly.
-  process.exit(code);
+const registered = new Set<string>();
+let chain = Promise.resolve();
+process.on('message', (job: StageJob) => {
+  chain = chain.then(async () => {
+    current = new AbortController();
+    try {
+      for (const ref of Object.values(job.modules ?? {})) {
+        if (!registered.has(ref)) { await registerStageKind(ref); registered.add(ref); }
+      }
+      const kind = await loadKind(job.kind);
+      const result = await runJob(kind, job, current.signal, (m) => void send(m));
+      current = null;
+      await send({ t: 'result', result });
+    } catch (err: any) {
+      await send({ t: 'error', message: String(err?.message ?? err), stack: err?.stack });
+      process.exit(1);
+    }
+  });
 });

@@ -136,6 +136,26 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     rmSync(root2, { recursive: true, force: true });
   });
 
+  test('a slot reuses its worker process for the next heavy stage, and replaces it after a failure', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+    const count = join(root, 'count.txt');
+    const decls: StageDecl[] = [
+      { id: 'h1', kind: 't_heavy', params: { name: 'h1', count_file: count }, inputs: {} },
+      { id: 'h2', kind: 't_heavy', params: { name: 'h2', count_file: count }, inputs: { h1: 'h1' } },
+      { id: 'bad', kind: 't_heavy', params: { name: 'bad', fail_slide: 'S3', count_file: count }, inputs: { h2: 'h2' } },
+      { id: 'h3', kind: 't_heavy', params: { name: 'h3', count_file: count }, inputs: { h2: 'h2' } },
+    ];
+    const { result } = await run(decls, root, { jobs: 1, keepGoing: true });
+    assert.equal(result.record.counts.executed, 3);
+    const pid = new Map(lines(count).map((l) => l.split(' ') as [string, string]));
+    assert.equal(pid.get('h1'), pid.get('h2'), 'one worker for consecutive stages on a slot');
+    assert.notEqual(pid.get('h1'), String(process.pid));
+    const order = lines(count).map((l) => l.split(' ')[0]);
+    const after = order.indexOf('bad') < order.indexOf('h3');
+    if (after) assert.notEqual(pid.get('h3'), pid.get('bad'), 'a worker whose stage failed is not reused');
+    rmSync(root, { recursive: true, force: true });
+  });
+
   test('retries a failed attempt in a fresh temp dir', async () => {
     const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
     const count = join(root, 'count.txt');
