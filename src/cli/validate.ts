@@ -9,8 +9,17 @@ export function register(program: Command): void {
     .description('check an experiment spec (schema, cross-references, dataset files, sweep) and summarise it')
     .argument('<spec>', 'experiment YAML file')
     .option('--no-check-files', 'do not require dataset files to exist (for specs naming data you do not have here)')
-    .action(async (specPath: string, opts: { checkFiles: boolean }) => {
+    .option('--json', 'print {ok, messages} or {ok, hash, variants, spec} as JSON (for editors and scripts)')
+    .action(async (specPath: string, opts: { checkFiles: boolean; json?: boolean }) => {
       const r = await validateSpec(specPath, { checkFiles: opts.checkFiles });
+      if (opts.json) {
+        const out = r.ok
+          ? { ok: true, hash: r.loaded.hash, variants: r.loaded.variants.map((v) => v.coords), spec: r.loaded.spec }
+          : { ok: false, messages: r.messages };
+        console.log(JSON.stringify(out, null, 2));
+        if (!r.ok) process.exitCode = 2;
+        return;
+      }
       if (!r.ok) {
         for (const m of r.messages) console.error(formatSpecMessage(m));
         console.error(`${r.messages.length} problem${r.messages.length === 1 ? '' : 's'} in ${specPath}`);

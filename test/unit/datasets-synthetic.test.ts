@@ -89,3 +89,9 @@ test('learnable, and max pooling trails top-k pooling (logistic-regression sanit
   const none = sanityCheck(generateSynthetic({ ...cfg, signal: 1e-6 }).slides, 0.25);
   assert.ok(none.slideAucTopK < 0.7, `no-signal AUC ${none.slideAucTopK}`);
 });
+
+test('the stage\'s synthetic defaults are the schema\'s (no drift)', async () => {
+  const { parseSpec } = await import('../../src/spec/load.ts');
+  const l = parseSpec('name: t\ndataset: { synthetic: {} }\ntask: { classes: [a, b, c] }\nmodels: [{ name: m, type: mmil }]\n', '/tmp/none.yaml');
+  assert.deepEqual(syntheticDefaults({}, 3), l.spec.dataset.synthetic);
+});

@@ -151,6 +151,11 @@ test('milflow validate: exit 0 with a summary; exit 2 with every message', () =>
   const lines = bad.stderr.trim().split('\n');
   assert.match(lines[0], /^test\/fixtures\/bad-specs\/two-dataset-sources\.yaml:4:1 dataset: must name exactly one dataset source/);
   assert.match(bad.stderr, /2 problems/);
+  const js = spawnSync(process.execPath, ['bin/milflow.mjs', 'validate', '--json', 'test/fixtures/bad-specs/b-zero.yaml'], { cwd: root, encoding: 'utf8' });
+  assert.equal(js.status, 2);
+  const parsed = JSON.parse(js.stdout);
+  assert.equal(parsed.ok, false);
+  assert.deepEqual(parsed.messages.map((m: any) => [m.line, m.path]), [[11, 'models[0].B']]);
 });
 
 test('a sweep over a dataset path checks each value\'s file', async () => {
