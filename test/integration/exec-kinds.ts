@@ -24,6 +24,8 @@ async function body(p: TParams, ctx: StageContext) {
   ctx.metric('loss', 1 / (1 + upstream.length), 0);
   ctx.metric('loss', 0.5 / (1 + upstream.length), 1);
   writeFileSync(join(ctx.outDir, 'out.txt'), `${upstream}${p.name}\n`);
+  const env = process.env;
+  writeFileSync(join(ctx.outDir, 'env.json'), JSON.stringify({ omp: env.OMP_NUM_THREADS ?? null, openblas: env.OPENBLAS_NUM_THREADS ?? null, cuda: env.CUDA_VISIBLE_DEVICES ?? null, device: ctx.device }));
   return { metrics: { lines: upstream.split('\n').length }, engine: 'test' };
 }
 
