@@ -22,7 +22,7 @@ const stage: StageKind<ExtractParams> = {
     if (!slide || !onnx || !patch) throw new Error(`${ctx.id}: needs the externals 'slide', 'encoder' and the input 'patch'`);
     const up = readStatus(patch.dir);
     let s;
-    if (!up.ok) s = writeStatus(ctx.outDir, { slide_id: p.slide_id, step: 'extract', ok: false, reason: up.reason ?? 'patching failed' });
+    if (!up.ok) s = writeStatus(ctx.outDir, { slide_id: p.slide_id, step: up.step, ok: false, reason: up.reason ?? 'patching failed' });
     else {
       const spec: EncoderSpec = { ...p.encoder, onnx };
       const encoder = await loadEncoder(spec, ctx.device.threads);

@@ -17,7 +17,7 @@ const stage: StageKind<PatchStepParams> = {
     const up = readStatus(seg.dir);
     const s = up.ok
       ? await patchStep(slide, JSON.parse(readFileSync(join(seg.dir, 'segmentation.json'), 'utf8')) as Segmentation, p, ctx.outDir)
-      : writeStatus(ctx.outDir, { slide_id: p.slide_id, step: 'patch', ok: false, reason: up.reason ?? 'segmentation failed' });
+      : writeStatus(ctx.outDir, { slide_id: p.slide_id, step: up.step, ok: false, reason: up.reason ?? 'segmentation failed' });
     if (!s.ok) ctx.log(`excluded: ${s.reason}`);
     return { metrics: { ok: s.ok ? 1 : 0, n_patches: Number(s.n_patches ?? 0) }, summary: { ok: s.ok, reason: s.reason ?? null } };
   },

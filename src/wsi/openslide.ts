@@ -2,7 +2,7 @@
 // every error names the slide file, and close() is idempotent so `finally` can always call it.
 import koffi from 'koffi';
 import { basename } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 
 const LIB_CANDIDATES = [
   process.env.MILFLOW_OPENSLIDE_LIB,
@@ -165,7 +165,20 @@ export class Slide {
     if (!existsSync(path)) throw new SlideError(path, `file not found (${path})`);
     const h = a.open(path);
     if (!h) {
-      throw new SlideError(path, 'not a slide format OpenSlide recognizes (unsupported or corrupt file)');
+      let size = -1;
+      try {
+        size = statSync(path).size;
+      } catch {
+        /* reported below */
+      }
+      const vendor = a.detectVendor(path);
+      if (size === 0) throw new SlideError(path, 'empty file (0 bytes)');
+      throw new SlideError(
+        path,
+        vendor
+          ? `looks like a ${vendor} slide but OpenSlide cannot open it (${size} bytes): truncated or corrupt file?`
+          : `not a slide format OpenSlide recognizes (${size} bytes): unsupported format, or a truncated or corrupt file`,
+      );
     }
     const err = a.getError(h);
     if (err) {
