@@ -156,6 +156,18 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     rmSync(root, { recursive: true, force: true });
   });
 
+  test('an unreachable tracking server never fails the run', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+    const decls: StageDecl[] = [{ id: 'a', kind: 't_light', params: { name: 'a' }, inputs: {} }];
+    const plan = await planDecls(decls, { root, experiment: 't' });
+    const spec = { name: 't', tracking: { mlflow: { uri: 'http://127.0.0.1:9' } } } as any;
+    const r = await executePlan({ plan, resources, progress: 'none', spec: { path: join(root, 'spec.yaml'), hash: 'h', text: 'name: t\n', spec } });
+    assert.equal(r.exitCode, 0);
+    assert.equal(r.record.counts.executed, 1);
+    assert.equal(readFileSync(join(r.runDir, 'spec.yaml'), 'utf8'), 'name: t\n');
+    rmSync(root, { recursive: true, force: true });
+  });
+
   test('retries a failed attempt in a fresh temp dir', async () => {
     const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
     const count = join(root, 'count.txt');
