@@ -13,6 +13,8 @@ import { executePlan } from '../../src/exec/local.ts';
 import { registerStageKind } from '../../src/exec/kinds.ts';
 import { readRecord, runDirs } from '../../src/exec/records.ts';
 import { statusText } from '../../src/cli/status.ts';
+import { isRegistered } from '../../src/exec/kinds.ts';
+import { writeFileSync } from 'node:fs';
 import type { StageDecl } from '../../src/stages/types.ts';
 
 // A killed run's locks free themselves after this long without a heartbeat (minimum 5 s).
@@ -124,5 +126,50 @@ if (process.env.MILFLOW_KILL_CHILD) {
     assert.deepEqual(r2.record.counts, { executed: 2, cached: 4, failed: 0, skipped: 0 });
     assert.equal(verifyAll(root), 6);
     rmSync(root, { recursive: true, force: true });
+  });
+
+  test('kill -9 of `milflow run` during training on a real pipeline: the rerun resumes and every entry verifies', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'milflow-kill-cli-'));
+    writeFileSync(join(dir, 'spec.yaml'), `name: killme
+dataset:
+  synthetic: { seed: 4, cases: 16, bag_size: [10, 20], dim: 8, signal: 3.0 }
+task:
+  classes: [normal, tumor]
+splits:
+  folds: 2
+models:
+  - { name: clam_sb, type: clam_sb }
+train:
+  max_epochs: 4
+  min_epochs: 1
+resources:
+  devices: [cpu]
+  slots_per_device: 2
+`);
+    const bin = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
+    const env = { ...process.env };
+    delete env.NODE_TEST_CONTEXT;
+    const child = spawn(process.execPath, [bin, 'run', 'spec.yaml', '--target', 'evaluate/**'], { cwd: dir, env, stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const expDir = join(dir, 'runs', 'killme');
+    const events = () => {
+      const run = existsSync(expDir) ? readdirSync(expDir).filter((n) => /^\d{8}-/.test(n)).pop() : undefined;
+      return run ? lines(join(expDir, run, 'events.jsonl')).map((l) => { try { return JSON.parse(l); } catch { return {}; } }) : [];
+    };
+    await waitFor(() => events().some((e) => e.type === 'stage-start' && e.kind === 'train'), 120_000, 'training to start');
+    await sleep(300);
+    child.kill('SIGKILL');
+    await exited;
+    await sleep(500);
+    const again = spawn(process.execPath, [bin, 'run', 'spec.yaml', '--target', 'evaluate/**'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    again.stdout.on('data', (d) => (out += d));
+    again.stderr.on('data', (d) => (out += d));
+    const code = await new Promise((r) => again.on('exit', r));
+    assert.equal(code, 0, out);
+    assert.match(out, /succeeded: \d+ executed, [1-9]\d* cached/);
+    assert.ok(verifyAll(join(dir, 'runs')) >= 2 + 2 + 2, 'dataset, splits, 2 train, 2 evaluate');
+    assert.deepEqual(readdirSync(join(dir, 'runs', 'cache', '.tmp')), []);
+    rmSync(dir, { recursive: true, force: true });
   });
 }
