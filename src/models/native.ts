@@ -217,7 +217,8 @@ export class NativeModel {
           const o = i * Hd;
           for (let j = 0; j < Hd; j++) {
             const v = H[o + j] + P[b1 + j];
-            H[o + j] = v > 0 && rng.next() < keep ? v * scale : 0;
+            const kept = rng.next() < keep; // drawn for every unit: masks do not depend on values
+            H[o + j] = v > 0 && kept ? v * scale : 0;
           }
         }
       } else {
