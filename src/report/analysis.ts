@@ -19,6 +19,7 @@ export interface Comparison {
   cohort: string;
   perFold: { fold: number; aucA: number; aucB: number; diff: number; delongP?: number }[];
   test: PairedTest;
+  ensemble?: { diff?: number; p?: number; ci?: [number, number] };
 }
 export interface Analysis {
   models: string[];
@@ -67,8 +68,8 @@ export function analyze(inp: ReportInputs, classNames?: string[]): Analysis {
       }
 
   // Pairs: as the compare stages declare them, else CLAM-like vs MIL-like by name.
-  const pairs = new Map<string, { a: string; b: string; cohort: string; frac: number; delong: Record<number, number> }>();
-  for (const c of inp.compares) pairs.set(key(c.a, c.b, c.frac, c.cohort), { a: c.a, b: c.b, cohort: c.cohort, frac: c.frac, delong: c.foldDelongP });
+  const pairs = new Map<string, { a: string; b: string; cohort: string; frac: number; delong: Record<number, number>; ensemble?: Comparison['ensemble'] }>();
+  for (const c of inp.compares) pairs.set(key(c.a, c.b, c.frac, c.cohort), { a: c.a, b: c.b, cohort: c.cohort, frac: c.frac, delong: c.foldDelongP, ensemble: c.ensemble });
   if (pairs.size === 0) {
     const clam = models.filter((m) => /clam/i.test(m));
     const mil = models.filter((m) => /mil/i.test(m) && !/clam/i.test(m));
@@ -82,7 +83,7 @@ export function analyze(inp: ReportInputs, classNames?: string[]): Analysis {
       .sort((x, y) => x.fold - y.fold)
       .map((e) => ({ fold: e.fold, aucA: e.auc!, aucB: B.get(e.fold)!.auc!, diff: e.auc! - B.get(e.fold)!.auc!, delongP: p.delong[e.fold] }));
     if (!perFold.length) continue;
-    comparisons.push({ a: p.a, b: p.b, frac: p.frac, cohort: p.cohort, perFold, test: pairedTest(perFold.map((x) => x.aucA), perFold.map((x) => x.aucB)) });
+    comparisons.push({ a: p.a, b: p.b, frac: p.frac, cohort: p.cohort, perFold, test: pairedTest(perFold.map((x) => x.aucA), perFold.map((x) => x.aucB)), ensemble: p.ensemble });
   }
   comparisons.sort((x, y) => (x.cohort === y.cohort ? y.frac - x.frac : x.cohort === 'test' ? -1 : 1));
 

@@ -193,7 +193,7 @@ export async function buildFigures(a: Analysis): Promise<Figure[]> {
             width: W, height: H,
             mark: { type: 'line', strokeWidth: 1.3, opacity: 0.8 },
             encoding: {
-              x: { field: 'epoch', type: 'quantitative', title: 'Epoch' },
+              x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1, format: 'd' } },
               y: { field: 'value', type: 'quantitative', title: 'Loss (cross-entropy)' },
               color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['training loss', 'validation loss'], range: ['#56B4E9', '#D55E00'] } },
               detail: { field: 'fold', type: 'nominal' },

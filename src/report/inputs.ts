@@ -57,6 +57,8 @@ export interface CompareRecord {
   cohort: string;
   /** Per fold: paired DeLong p of the two models' AUCs on that fold's test set. */
   foldDelongP: Record<number, number>;
+  /** Paired DeLong of the two models' ensembles (independent cohorts), when computed. */
+  ensemble?: { diff?: number; p?: number; ci?: [number, number] };
 }
 export interface ReportInputs {
   evals: EvalRecord[];
@@ -130,10 +132,12 @@ export function readEntries(entries: StageEntry[]): ReportInputs {
       const idModels = /^compare\/(.+)-vs-(.+?)(\/|$)/.exec(e.id);
       const foldDelongP: Record<number, number> = {};
       for (const f of Array.isArray(c.folds) ? c.folds : []) {
-        const pv = num(f?.delong?.p ?? f?.delong?.p_value ?? f?.p);
+        const pv = num(f?.delong_p ?? f?.delong?.p ?? f?.delong?.p_value ?? f?.p);
         if (pv !== undefined && num(f.fold) !== undefined) foldDelongP[num(f.fold)!] = pv;
       }
-      r.compares.push({ id: e.id, a: String(L.a ?? c.a ?? idModels?.[1]), b: String(L.b ?? c.b ?? idModels?.[2]), frac, cohort, foldDelongP });
+      const ed = c.ensemble_delong?.delong ?? undefined;
+      const ensemble = ed ? { diff: num(ed.diff), p: num(ed.p), ci: Array.isArray(ed.ci_diff) ? ([Number(ed.ci_diff[0]), Number(ed.ci_diff[1])] as [number, number]) : undefined } : undefined;
+      r.compares.push({ id: e.id, a: String(L.a ?? c.a ?? idModels?.[1]), b: String(L.b ?? c.b ?? idModels?.[2]), frac, cohort: String(L.cohort ?? c.cohort ?? cohort), foldDelongP, ensemble });
     }
   }
   return r;

@@ -163,8 +163,11 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
           labels: { a, b, frac: f, cohort },
           params: { a, b },
           write: (dir) => {
-            const folds = Array.from({ length: K }, (_, k) => ({ fold: k, ...(jsonSafe(comparePredictions(predictionsFor(a, f, k, cohort), predictionsFor(b, f, k, cohort))) as object) }));
-            writeFileSync(join(dir, 'compare.json'), JSON.stringify({ a, b, frac: f, cohort, folds }, null, 1));
+            const folds = Array.from({ length: K }, (_, k) => {
+              const c = comparePredictions(predictionsFor(a, f, k, cohort), predictionsFor(b, f, k, cohort));
+              return { fold: k, auc_a: c.auc_a, auc_b: c.auc_b, diff: c.diff, delong_z: c.delong?.z, delong_p: c.delong?.p };
+            });
+            writeFileSync(join(dir, 'compare.json'), JSON.stringify(jsonSafe({ a, b, cohort, folds, ensemble_delong: null }), null, 1));
             return {};
           },
         });

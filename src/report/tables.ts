@@ -46,8 +46,8 @@ export function buildTables(a: Analysis, inp: ReportInputs): Table[] {
       id: 'model_differences',
       title: 'Paired AUC differences between models',
       caption:
-        'Per-fold test AUC difference (first − second model) on identical test slides. p (t): paired t-test over folds; p (Wilcoxon): exact signed-rank test over folds; DeLong: folds whose paired DeLong test is significant at 0.05 (when the compare stage provides it).',
-      head: ['Comparison', 'Training fraction', 'Cohort', 'Folds', 'Mean difference ± SD', '95 % CI', 'p (t)', 'p (Wilcoxon)', 'Folds first better', 'DeLong p < 0.05'],
+        'Per-fold test AUC difference (first − second model) on identical test slides. p (t): paired t-test over folds; p (Wilcoxon): exact signed-rank test over folds; DeLong: folds whose paired DeLong test is significant at 0.05; ensemble: paired DeLong test of the two fold-model ensembles on the same slides (independent cohorts). Monte Carlo folds share cases, so fold-level p-values are optimistic.',
+      head: ['Comparison', 'Training fraction', 'Cohort', 'Folds', 'Mean difference ± SD', '95 % CI', 'p (t)', 'p (Wilcoxon)', 'Folds first better', 'DeLong p < 0.05', 'Ensemble ΔAUC (DeLong p)'],
       rows: a.comparisons.map((c) => {
         const dl = c.perFold.filter((f) => f.delongP !== undefined);
         return [
@@ -61,10 +61,11 @@ export function buildTables(a: Analysis, inp: ReportInputs): Table[] {
           fmtP(c.test.wilcoxonP),
           `${c.perFold.filter((f) => f.diff > 0).length} / ${c.perFold.length}`,
           dl.length ? `${dl.filter((f) => f.delongP! < 0.05).length} / ${dl.length}` : '–',
+          c.ensemble?.diff !== undefined ? `${fmt(c.ensemble.diff)} (p ${fmtP(c.ensemble.p)})` : '–',
         ];
       }),
-      csvHead: ['a', 'b', 'frac', 'cohort', 'n_folds', 'mean_diff', 'sd_diff', 'ci_low', 'ci_high', 'p_paired_t', 'p_wilcoxon', 'folds_a_better', 'folds_delong_significant'],
-      csvRows: a.comparisons.map((c) => [c.a, c.b, c.frac, c.cohort, c.test.n, c.test.meanDiff, c.test.sdDiff, c.test.ci[0], c.test.ci[1], c.test.tP, c.test.wilcoxonP, c.perFold.filter((f) => f.diff > 0).length, c.perFold.filter((f) => f.delongP !== undefined && f.delongP < 0.05).length]),
+      csvHead: ['a', 'b', 'frac', 'cohort', 'n_folds', 'mean_diff', 'sd_diff', 'ci_low', 'ci_high', 'p_paired_t', 'p_wilcoxon', 'folds_a_better', 'folds_delong_significant', 'ensemble_diff', 'ensemble_delong_p'],
+      csvRows: a.comparisons.map((c) => [c.a, c.b, c.frac, c.cohort, c.test.n, c.test.meanDiff, c.test.sdDiff, c.test.ci[0], c.test.ci[1], c.test.tP, c.test.wilcoxonP, c.perFold.filter((f) => f.diff > 0).length, c.perFold.filter((f) => f.delongP !== undefined && f.delongP < 0.05).length, c.ensemble?.diff, c.ensemble?.p]),
     });
   t.push({
     id: 'accuracy',

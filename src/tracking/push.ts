@@ -132,8 +132,8 @@ export class Pusher {
       }),
     );
     if (!rec.params) {
-      // Where results are tracked is not a parameter of the experiment.
-      const { tracking: _t, ...params } = (this.o.spec ?? {}) as Record<string, unknown>;
+      // Where results are stored and tracked is not a parameter of the experiment.
+      const { tracking: _t, output: _o, ...params } = (this.o.spec ?? {}) as Record<string, unknown>;
       await this.logParams(rec, toParams(params));
     }
     if (!rec.tags) {
