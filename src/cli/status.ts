@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadSpec } from '../spec/load.ts';
+import { CacheStore } from '../cache/store.ts';
 import { readEvents, readRecord, runDirs, thisHost, type RunRecord } from '../exec/records.ts';
 
 export function register(program: Command): void {
@@ -13,7 +14,8 @@ export function register(program: Command): void {
     .argument('[spec]', 'experiment YAML file')
     .option('--run <dir>', 'a run directory (runs/<experiment>/<run-id>)')
     .option('--json', 'print the run record as JSON')
-    .action(async (specPath: string | undefined, o: { run?: string; json?: boolean }) => {
+    .option('--verify', "recompute the file digests of the run's cache entries and compare them with their manifests")
+    .action(async (specPath: string | undefined, o: { run?: string; json?: boolean; verify?: boolean }) => {
       const dir = o.run ? resolve(o.run) : await lastRun(specPath);
       if (!dir || !existsSync(join(dir, 'record.json'))) {
         throw Object.assign(new Error(dir ? `no run record in ${dir}` : 'no runs found (give the spec or --run DIR)'), { exitCode: 1 });
@@ -21,6 +23,20 @@ export function register(program: Command): void {
       const rec = readRecord(dir);
       if (o.json) { process.stdout.write(JSON.stringify(rec, null, 2) + '\n'); return; }
       process.stdout.write(statusText(dir, rec));
+      if (o.verify) {
+        // The cache sits beside the experiment directories: <root>/<experiment>/<run>/ → <root>/cache.
+        const store = new CacheStore(join(dir, '..', '..', 'cache'));
+        let bad = 0;
+        let n = 0;
+        for (const s of rec.stages) {
+          if (s.status !== 'executed' && s.status !== 'cached') continue;
+          n++;
+          const v = store.verify(s.kind, s.key);
+          if (!v.ok) { bad++; process.stdout.write(`  corrupt: ${s.id} (${s.kind}/${s.key}): ${v.problems.join('; ')}\n`); }
+        }
+        process.stdout.write(`  verified ${n} cache entries: ${bad ? `${bad} corrupt` : 'all match their manifests'}\n`);
+        if (bad) process.exitCode = 1;
+      }
     });
 }
 

@@ -89,6 +89,14 @@ test('milflow run / plan / status / graph on a small real pipeline', () => {
   assert.match(status.out, /succeeded/);
   assert.match(status.out, new RegExp(`0 executed, ${expected.length} cached`));
 
+  const verified = milflow(dir, 'status', 'spec.yaml', '--verify');
+  assert.equal(verified.code, 0, verified.out);
+  assert.match(verified.out, new RegExp(`verified ${expected.length} cache entries: all match`));
+  writeFileSync(join(store.entryDir('splits', sp.key), 'splits_0.csv'), 'tampered\n');
+  const tampered = milflow(dir, 'status', 'spec.yaml', '--verify');
+  assert.equal(tampered.code, 1);
+  assert.match(tampered.out, /corrupt: splits\/frac=0\.5 .*digest mismatch: splits_0\.csv/);
+
   const full = milflow(dir, 'plan', 'spec.yaml');
   assert.match(full.out, /evaluate\s+4\s+run\s+4/);
   const dot = milflow(dir, 'graph', 'spec.yaml', '--format', 'dot', '--collapse');
