@@ -20,8 +20,8 @@ export function register(program: Command): void {
       if (!['delong', 'bootstrap'].includes(o.ci)) throw Object.assign(new Error(`--ci must be delong or bootstrap`), { exitCode: 2 });
       const p = readPredictions(resolve(o.predictions));
       const s = summarize(p, { ci: o.ci, level: Number(o.level), bootstrap: { n: Number(o.nBoot), seed: Number(o.seed) } });
-      const { roc, ...rest } = s;
-      if (o.json) { console.log(JSON.stringify(jsonSafe({ file: o.predictions, ...rest, roc }), null, 2)); return; }
+      const { roc, roc_points, ...rest } = s;
+      if (o.json) { console.log(JSON.stringify(jsonSafe({ file: o.predictions, ...rest, roc, roc_points }), null, 2)); return; }
       console.log(`${o.predictions}: n = ${s.n} (${s.class_counts.join(' / ')} per class)`);
       console.log(`AUC ${fmt(s.auc)}${s.auc_ci ? ` [${fmt(s.auc_ci[0])}, ${fmt(s.auc_ci[1])}] (${s.ci_method}, ${s.ci_level * 100} %)` : ''}${s.auc_note ? ` — ${s.auc_note}` : ''}`);
       console.log(`accuracy ${fmt(s.accuracy)}, balanced accuracy ${fmt(s.balanced_accuracy)}, F1 ${fmt(s.f1)}`);

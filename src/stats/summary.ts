@@ -2,7 +2,7 @@
 // and the paired comparison of two prediction sets (`stats compare`, compare stage).
 import { bootstrapAuc } from './bootstrap.ts';
 import { delong, delongPaired } from './delong.ts';
-import { aucOf, classMetrics, column, oneVsRest, rocCurve, type Predictions } from './metrics.ts';
+import { aucOf, classMetrics, column, oneVsRest, rocCurve, rocPoints, type Predictions } from './metrics.ts';
 
 export interface SummaryOptions {
   ci?: 'delong' | 'bootstrap';
@@ -47,6 +47,9 @@ export function summarize(p: Predictions, o: SummaryOptions = {}) {
     }
   }
   const roc = rocCurve(p.y, p.prob, C);
+  // Exact ROC vertices [fpr, tpr, threshold]: binary for class 1, multi-class one-vs-rest per class.
+  const pts = (c: number) => rocPoints(oneVsRest(p.y, c), column(p.prob, c))?.map((q) => [q.fpr, q.tpr, q.threshold]) ?? null;
+  const roc_points = a.auc === undefined ? undefined : C === 2 ? pts(1) : Array.from({ length: C }, (_, c) => pts(c));
   return {
     n: p.y.length,
     n_classes: C,
@@ -67,6 +70,7 @@ export function summarize(p: Predictions, o: SummaryOptions = {}) {
     per_class: cm.per_class,
     confusion: cm.confusion,
     roc,
+    roc_points,
   };
 }
 
