@@ -22,7 +22,20 @@ exec 9>"$(dirname "$VENV")/mlflow-setup.lock"
 flock 9
 if [ -x "$BIN" ] && [ -f "$VENV/.milflow-ok" ]; then echo "$BIN"; exit 0; fi
 echo "setup-mlflow: creating $VENV and installing mlflow (a few minutes the first time)"
-"$PY" -m venv "$VENV"
+if ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
+  # Debian's system python needs python3-venv for ensurepip.
+  rm -rf "$VENV"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup-mlflow: installing python3-venv"
+    export DEBIAN_FRONTEND=noninteractive
+    flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends python3-venv >/tmp/milflow-apt-venv.log 2>&1 \
+      || { flock /tmp/apt.lock apt-get update -qq >/dev/null && flock /tmp/apt.lock apt-get install -y -qq --no-install-recommends python3-venv >>/tmp/milflow-apt-venv.log 2>&1; } \
+      || { echo "setup-mlflow: python3-venv install failed (see /tmp/milflow-apt-venv.log)" >&2; exit 1; }
+    "$PY" -m venv "$VENV"
+  else
+    echo "setup-mlflow: '$PY -m venv' failed (Debian: apt-get install python3-venv)" >&2; exit 1
+  fi
+fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 "$VENV/bin/python" -m pip install -q "mlflow>=2.9,<4"
 "$BIN" --version
