@@ -11,7 +11,8 @@ if [ -n "${MILFLOW_MLFLOW:-}" ] && "$MILFLOW_MLFLOW" --version >/dev/null 2>&1; 
   echo "setup-mlflow: using $MILFLOW_MLFLOW"; echo "$MILFLOW_MLFLOW"; exit 0
 fi
 if [ -x "$BIN" ] && [ -f "$VENV/.milflow-ok" ]; then
-  echo "setup-mlflow: $("$BIN" --version 2>/dev/null || echo mlflow) already installed"; echo "$BIN"; exit 0
+  # No `mlflow --version` here: importing mlflow takes seconds.
+  echo "setup-mlflow: $(cat "$VENV/.milflow-ok") already installed"; echo "$BIN"; exit 0
 fi
 
 PY="${PYTHON:-$(command -v python3 || true)}"
@@ -38,6 +39,5 @@ if ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 "$VENV/bin/python" -m pip install -q "mlflow>=2.9,<4"
-"$BIN" --version
-touch "$VENV/.milflow-ok"
+"$BIN" --version | tee "$VENV/.milflow-ok"
 echo "$BIN"
