@@ -25,8 +25,9 @@ export function register(program: Command): void {
     .option('--mpp-override <um>', 'µm/px to assume when the slide metadata has none', num('--mpp-override'))
     .option('--contour-fn <fn>', 'four_pt | four_pt_hard | center | basic (default: the preset)')
     .option('--process-list <csv>', 'CLAM process list with per-slide segmentation overrides')
+    .option('--seg <key=value>', 'override a segmentation parameter, CLAM names (seg_level, sthresh, mthresh, close, use_otsu, a_t, a_h, max_n_holes, keep_ids, exclude_ids, line_thickness); repeatable', (v: string, prev: string[] = []) => [...prev, v], [])
     .requiredOption('--out <dir>', 'output directory')
-    .action(async (o: { slide: string; preset: string; patchSize: number; step?: number; level: number; mpp?: number; mppOverride?: number; contourFn?: string; processList?: string; out: string }) => {
+    .action(async (o: { slide: string; preset: string; patchSize: number; step?: number; level: number; mpp?: number; mppOverride?: number; contourFn?: string; processList?: string; seg: string[]; out: string }) => {
       const { resolvePreset, applyOverrides, readProcessList } = await import('../wsi/presets.ts');
       const { segmentStep, patchStep } = await import('../wsi/steps.ts');
       const { slideId } = await import('../wsi/patch.ts');
@@ -38,6 +39,13 @@ export function register(program: Command): void {
         if (row) preset = applyOverrides(preset, row.values, `${o.processList}:${row.line}`);
       }
       if (o.contourFn) preset = applyOverrides(preset, { contour_fn: o.contourFn }, '--contour-fn');
+      for (const kv of o.seg) {
+        const i = kv.indexOf('=');
+        const key = kv.slice(0, i);
+        const known = ['seg_level', 'sthresh', 'mthresh', 'close', 'use_otsu', 'a_t', 'a_h', 'max_n_holes', 'keep_ids', 'exclude_ids', 'line_thickness'];
+        if (i <= 0 || !known.includes(key)) throw Object.assign(new Error(`--seg ${kv}: expected KEY=VALUE with KEY one of ${known.join(', ')}`), { exitCode: 2 });
+        preset = applyOverrides(preset, { [key]: kv.slice(i + 1) }, '--seg');
+      }
       const out = resolve(o.out);
       for (const d of ['patches', 'masks', 'stitches']) mkdirSync(join(out, d), { recursive: true });
       const work = mkdtempSync(join(tmpdir(), 'milflow-patch-'));

@@ -47,7 +47,7 @@ export function resolveGeometry(slide: Slide, p: PatchParams): PatchGeometry {
   }
   const mpp0 = slide.mpp?.[0] ?? p.mpp_override;
   if (!mpp0) {
-    throw new Error(`${slide.name}: no µm-per-pixel in the slide metadata (openslide.mpp-x); patching at ${p.mpp} µm/px needs it — set patch.mpp_override or patch by level`);
+    throw new Error(`${slide.name}: no µm-per-pixel in the slide metadata (openslide.mpp-x); patching at ${p.mpp} µm/px needs it — set patch.mpp_override (milflow patch: --mpp-override) or patch by level`);
   }
   const factor = p.mpp / mpp0; // level-0 pixels per target pixel
   // Read from the finest level that is not finer than needed (small tolerance for 4.0003-style downsamples).

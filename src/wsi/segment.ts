@@ -23,6 +23,8 @@ export interface Segmentation {
   /** Net areas of the kept contours (seg-level px², contour minus all its holes). */
   areas: number[];
   params: SegParams;
+  /** Largest net area among all outer contours before the a_t filter, in 512² level-0 units (for messages). */
+  largest_area: number;
 }
 
 /** CLAM's per-axis level downsamples: the ratio of dimensions, not OpenSlide's rounded scalar. */
@@ -108,11 +110,13 @@ export async function segmentTissue(slide: Slide, params: SegParams, opts: { exa
       }
     }
     const kept: { idx: number; net: number; holes: number[] }[] = [];
+    let largest = 0;
     for (let i = 0; i < n; i++) {
       if (hier[i * 4 + 3] !== -1) continue; // a hole
       const holes: number[] = [];
       for (let k = 0; k < n; k++) if (hier[k * 4 + 3] === i) holes.push(k);
       const net = area[i] - holes.reduce((s, k) => s + area[k], 0);
+      largest = Math.max(largest, net);
       if (net === 0) continue;
       if (net > aT) kept.push({ idx: i, net, holes });
     }
@@ -152,6 +156,7 @@ export async function segmentTissue(slide: Slide, params: SegParams, opts: { exa
       holes,
       areas,
       params,
+      largest_area: (largest * ds[0] * ds[1]) / (512 * 512),
     };
     return { seg, image };
   });

@@ -61,7 +61,7 @@ export async function segmentStep(slidePath: string, p: SegmentStepParams, outDi
       slide_id: p.slide_id,
       step: 'segment',
       ok: seg.tissue.length > 0,
-      ...(seg.tissue.length ? {} : { reason: `${slide.name}: no tissue found (seg_level ${seg.seg_level}, sthresh ${p.seg.sthresh}, a_t ${p.seg.a_t})` }),
+      ...(seg.tissue.length ? {} : { reason: `${slide.name}: no tissue found (seg_level ${seg.seg_level}, sthresh ${p.seg.sthresh}; largest piece ${seg.largest_area.toFixed(2)} ≤ a_t ${p.seg.a_t}, in 512² level-0 patches)` }),
       n_contours: seg.tissue.length,
       n_holes: seg.holes.reduce((a, h) => a + h.length, 0),
       seg_level: seg.seg_level,
