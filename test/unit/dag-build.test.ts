@@ -123,7 +123,7 @@ test('two sweep axes: each stage names only the coordinates it depends on', asyn
 test('dataset.wsi is expanded by src/wsi/expand.ts, and the stages that read the dataset read its dataset stage', async () => {
   const text = `name: w
 dataset:
-  wsi: { csv: slides.csv }
+  wsi: { csv: slides.csv, encoder: { onnx: enc.onnx, dim: 8 } }
 task:
   classes: [normal, tumor]
 splits: { folds: 2 }
@@ -133,8 +133,8 @@ models:
   const loaded = load(text);
   const calls: unknown[] = [];
   const ds = await buildDag(loaded, {
-    expandWsi: (wsi, dir, prefix) => {
-      calls.push([wsi.csv, dir, prefix]);
+    expandWsi: (wsi, dir, prefix, task) => {
+      calls.push([wsi.csv, dir, prefix, task]);
       return {
         datasetStageId: 'dataset',
         stages: <StageDecl[]>[
@@ -145,7 +145,7 @@ models:
       };
     },
   });
-  assert.deepEqual(calls, [['/tmp/milflow-dag-test/slides.csv', '/tmp/milflow-dag-test', '']]);
+  assert.deepEqual(calls, [['/tmp/milflow-dag-test/slides.csv', '/tmp/milflow-dag-test', '', { classes: ['normal', 'tumor'], label_map: null }]]);
   assert.deepEqual(ds.slice(0, 3).map((d) => d.id), ['segment/s1', 'extract/s1', 'dataset']);
   assert.equal(get(ds, 'splits/frac=1').inputs.dataset, 'dataset');
   if (!existsSync(fileURLToPath(new URL('../../src/wsi/expand.ts', import.meta.url)))) {
