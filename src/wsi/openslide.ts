@@ -128,6 +128,12 @@ export function argbToRgb(argb: Uint32Array, width: number, height: number): Rgb
   return { width, height, data: rgb };
 }
 
+// Backstop for slides that are never closed (an exception between open and the caller's
+// try/finally): the handle is closed when the Slide object is garbage-collected.
+const finalizer = new FinalizationRegistry<{ handle: unknown }>((box) => {
+  if (box.handle && api) api.close(box.handle);
+});
+
 export class Slide {
   readonly path: string;
   readonly name: string;
@@ -138,10 +144,13 @@ export class Slide {
   readonly levelDownsamples: number[];
   readonly properties: Record<string, string>;
 
+  private readonly box: { handle: unknown };
+
   private constructor(path: string, handle: unknown) {
     this.path = path;
     this.name = basename(path);
     this.handle = handle;
+    this.box = { handle: null };
     const a = load();
     this.levelCount = a.levelCount(handle);
     this.check();
@@ -157,6 +166,9 @@ export class Slide {
     this.properties = {};
     for (const k of stringList(a.propertyNames(handle))) this.properties[k] = a.propertyValue(handle, k) ?? '';
     this.check();
+    // Registered last: if the constructor throws, open() closes the handle itself.
+    this.box.handle = handle;
+    finalizer.register(this, this.box, this);
   }
 
   /** Opens a slide; throws SlideError naming the file for missing, unsupported or corrupt files. */
@@ -279,6 +291,8 @@ export class Slide {
 
   close(): void {
     if (this.handle) {
+      finalizer.unregister(this);
+      this.box.handle = null;
       load().close(this.handle);
       this.handle = null;
     }
