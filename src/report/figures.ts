@@ -59,14 +59,14 @@ export async function buildFigures(a: Analysis): Promise<Figure[]> {
             width: W, height: H,
             layer: [
               { transform: [{ filter: "datum.model === 'chance'" }], mark: { type: 'line', strokeDash: [4, 4], color: '#999' }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' } } },
-              { transform: [{ filter: "datum.model !== 'chance'" }], mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'model', type: 'nominal', scale: modelScale, title: 'Model' } } },
+              { transform: [{ filter: "datum.model !== 'chance'" }], mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'model', type: 'nominal', scale: modelScale, title: 'Model', legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 } } } },
               {
                 transform: [{ filter: "datum.model !== 'chance'" }],
                 mark: { type: 'line', strokeWidth: 2 },
                 encoding: {
                   x: { field: 'fpr', type: 'quantitative', title: 'False positive rate (1 − specificity)', scale: { domain: [0, 1] } },
                   y: { field: 'tpr', type: 'quantitative', title: ['True positive rate', '(sensitivity)'], scale: { domain: [0, 1] } },
-                  color: { field: 'model', type: 'nominal', scale: modelScale, title: 'Model' },
+                  color: { field: 'model', type: 'nominal', scale: modelScale, title: 'Model', legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 } },
                 },
               },
             ],
@@ -195,7 +195,7 @@ export async function buildFigures(a: Analysis): Promise<Figure[]> {
             encoding: {
               x: { field: 'epoch', type: 'quantitative', title: 'Epoch', axis: { tickMinStep: 1, format: 'd' } },
               y: { field: 'value', type: 'quantitative', title: 'Loss (cross-entropy)' },
-              color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['training loss', 'validation loss'], range: ['#56B4E9', '#D55E00'] } },
+              color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['training loss', 'validation loss'], range: ['#56B4E9', '#D55E00'] }, legend: { symbolType: 'stroke', symbolStrokeWidth: 3, symbolOpacity: 1 } },
               detail: { field: 'fold', type: 'nominal' },
             },
           },

@@ -110,6 +110,11 @@ test('quickstart: parent, one child per executed stage, epoch history; rerun →
   for (const [i, m] of hist.entries()) assert.ok(Math.abs(m.value - Number(rows[i][head.indexOf('val_loss')])) < 1e-6);
   assert.ok((await client.listArtifacts(train.info.run_id)).some((a) => a.path === 'model.safetensors'));
 
+  // `milflow report` renders into the run dir and attaches the report to the parent run.
+  milflow('report', spec);
+  assert.ok(existsSync(join(run1, 'report/report.html')));
+  assert.ok((await client.listArtifacts(parent.info.run_id, 'report')).some((a) => a.path === 'report/report.html'));
+
   milflow('run', spec);
   const run2 = runDirs(join(dir, 'runs')).find((d) => d !== run1)!;
   const ev2 = events(run2);
