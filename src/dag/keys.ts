@@ -17,7 +17,9 @@ interface MemoEntry { size: number; mtimeMs: number; ino: number; digest: string
 export class DigestMemo {
   private entries: Record<string, MemoEntry> = {};
   private dirty = false;
-  constructor(private file: string | null) {
+  /** Bytes and files read (not served from the memo) since construction. */
+  hashed = { files: 0, bytes: 0 };
+  constructor(private file: string | null, private onLargeFile?: (path: string, bytes: number) => void) {
     if (file) {
       try { this.entries = JSON.parse(readFileSync(file, 'utf8')); } catch { this.entries = {}; }
     }
@@ -38,7 +40,11 @@ export class DigestMemo {
   private fileDigest(path: string, st = statSync(path)): string {
     const m = this.entries[path];
     if (m && m.size === st.size && m.mtimeMs === st.mtimeMs && m.ino === st.ino) return m.digest;
+    // Whole-slide images run to gigabytes: say what is being read on a first plan.
+    if (st.size >= 256 * 1024 * 1024) this.onLargeFile?.(path, st.size);
     const digest = sha256File(path);
+    this.hashed.files++;
+    this.hashed.bytes += st.size;
     this.entries[path] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, digest };
     this.dirty = true;
     return digest;

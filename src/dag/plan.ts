@@ -17,6 +17,8 @@ export interface PlanOptions {
   target?: string[];
   /** Run these stages even when cached. */
   force?: string[];
+  /** No notice while digesting large external files. */
+  quiet?: boolean;
 }
 
 export interface Plan {
@@ -97,7 +99,9 @@ export async function planDecls(decls: StageDecl[], opts: PlanOptions): Promise<
   const root = resolve(opts.root);
   const cacheRoot = resolve(root, 'cache');
   const store = new CacheStore(cacheRoot);
-  const memo = new DigestMemo(resolve(cacheRoot, '.digests.json'));
+  const memo = new DigestMemo(resolve(cacheRoot, '.digests.json'), opts.quiet ? undefined : (path, bytes) => {
+    process.stderr.write(`digesting ${path} (${(bytes / 2 ** 30).toFixed(2)} GB; remembered for later plans)\n`);
+  });
 
   let selected = decls;
   if (opts.target?.length) {

@@ -1,5 +1,6 @@
 // Local executor: runs a plan over device slots. Light stages run in this process; heavy ones in
-// a worker process each (src/stages/worker.ts) pinned to a slot. Every stage takes the cache
+// worker processes (src/stages/worker.ts, one per device slot, reused: src/exec/pool.ts) pinned
+// to their slot, or as Slurm jobs with resources.executor: slurm (src/exec/slurm.ts). Every stage takes the cache
 // lock for its key, writes into a temp dir and publishes atomically, so a crash, a Ctrl-C or a
 // concurrent `milflow run` can never leave a partial entry or compute one twice.
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
