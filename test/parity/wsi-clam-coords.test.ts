@@ -77,3 +77,28 @@ test('presets in source equal the CLAM preset CSVs', { skip: !existsSync(PRESET_
     assert.deepEqual(fromCsv, PRESETS[name], name);
   }
 });
+
+test('mask picture: the green contour band overlaps CLAM\'s mask picture (IoU ≥ 0.85 at the fixture size)', { skip: !shared }, async () => {
+  const sharp = (await import('sharp')).default;
+  const { segmentStep } = await import('../../src/wsi/steps.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'milflow-wsi-mask-'));
+  try {
+    const st = await segmentStep(SLIDE, { slide_id: 'cmu', seg: PRESETS.bwh_biopsy.seg, line_thickness: PRESETS.bwh_biopsy.vis.line_thickness }, dir);
+    assert.equal(st.ok, true);
+    const refPng = REF.replace('.coords.json', '.mask.png');
+    const a = await sharp(refPng).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const b = await sharp(join(dir, 'mask.png')).resize(a.info.width, a.info.height, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const green = (d: Buffer, i: number) => d[i + 1] > 180 && d[i] < 120 && d[i + 2] < 120;
+    let inter = 0, uni = 0, nb = 0;
+    for (let i = 0; i < a.data.length; i += 3) {
+      const x = green(a.data, i), y = green(b.data, i);
+      if (y) nb++;
+      if (x && y) inter++;
+      if (x || y) uni++;
+    }
+    assert.ok(nb > 5000, `our mask has a contour band (${nb} green pixels)`);
+    assert.ok(inter / uni >= 0.85, `IoU ${(inter / uni).toFixed(3)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
