@@ -1,17 +1,16 @@
 // Device slots for heavy stages: GPUs (from the spec or `nvidia-smi -L`), else CPU slots.
 import { availableParallelism } from 'node:os';
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import type { Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot } from '../stages/types.ts';
 
-export async function detectGpus(): Promise<number[]> {
-  try {
-    const r = await execa('nvidia-smi', ['-L'], { timeout: 5000, reject: false });
-    if (r.exitCode !== 0) return [];
-    return String(r.stdout).split('\n').map((l) => /^GPU (\d+):/.exec(l.trim())).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1]));
-  } catch {
-    return [];
-  }
+export function detectGpus(): Promise<number[]> {
+  return new Promise((resolve) => {
+    execFile('nvidia-smi', ['-L'], { timeout: 5000 }, (err, stdout) => {
+      if (err) return resolve([]);
+      resolve(String(stdout).split('\n').map((l) => /^GPU (\d+):/.exec(l.trim())).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])));
+    });
+  });
 }
 
 export interface SlotPlan {

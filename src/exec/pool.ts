@@ -3,7 +3,7 @@
 // A worker whose stage failed is retired (its state is suspect); one that dies mid-stage fails
 // that stage with the signal or exit code and the last lines of its stderr.
 import { fileURLToPath } from 'node:url';
-import { execaNode, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import type { DeviceSlot, StageResult } from '../stages/types.ts';
 import { slotEnv } from './devices.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
@@ -34,7 +34,9 @@ export class WorkerPool {
 
   constructor(private opts: { sharedGpu: boolean; signal: AbortSignal; reuse?: boolean }) {}
 
-  private spawn(slot: DeviceSlot): Worker {
+  private async spawn(slot: DeviceSlot): Promise<Worker> {
+    // execa costs a quarter second to import: only runs that start workers pay for it.
+    const { execaNode } = await import('execa');
     const sub = execaNode(WORKER, [], {
       nodeOptions: ['--import', import.meta.resolve('tsx')],
       serialization: 'json',
@@ -85,9 +87,9 @@ export class WorkerPool {
   }
 
   /** Runs a job on the worker of `slot` (starting one if needed). */
-  run(slot: DeviceSlot, job: StageJob, log: (m: string) => void, onMsg: (m: WorkerMessage) => void): Promise<StageResult> {
+  async run(slot: DeviceSlot, job: StageJob, log: (m: string) => void, onMsg: (m: WorkerMessage) => void): Promise<StageResult> {
     let w = this.workers.get(slot);
-    if (!w || w.exited || w.current) w = this.spawn(slot);
+    if (!w || w.exited || w.current) w = await this.spawn(slot);
     const worker = w;
     worker.tail = [];
     worker.jobs++;
