@@ -11,7 +11,8 @@ const CLASS_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#
 
 export function prettyModel(m: string): string {
   const known: Record<string, string> = { clam_sb: 'CLAM-SB', clam_mb: 'CLAM-MB', mil: 'MIL', mmil: 'mMIL' };
-  return known[m.toLowerCase()] ?? m;
+  const [base, ...sweep] = m.split(' ');
+  return [known[base.toLowerCase()] ?? base, ...sweep].join(' ');
 }
 
 export interface Figure {

@@ -89,11 +89,22 @@ function coords(e: StageEntry): Labels {
   return { ...out, ...(e.manifest.labels ?? {}) };
 }
 
+/** Sweep coordinates in an identity (…/<model>/B=16/frac=…): everything but frac/fold/cohort. */
+function sweepOf(id: string): string {
+  return id
+    .split('/')
+    .filter((p) => /^[^=]+=/.test(p) && !/^(frac|fold|cohort)=/.test(p))
+    .join(' ');
+}
+
 export function readEntries(entries: StageEntry[]): ReportInputs {
   const r: ReportInputs = { evals: [], trains: [], ensembles: [], compares: [], entries };
+  const pendingCompares: { rec: CompareRecord; sweep: string }[] = [];
   for (const e of entries) {
     const L = coords(e);
-    const model = String(L.model ?? '?');
+    const sweep = sweepOf(e.id);
+    // A swept model is its own line in every table and figure: "clam_sb B=16".
+    const model = [String(L.model ?? '?'), sweep].filter(Boolean).join(' ');
     const frac = num(L.frac) ?? 1;
     const fold = num(L.fold) ?? 0;
     const cohort = String(L.cohort ?? 'test');
@@ -137,8 +148,19 @@ export function readEntries(entries: StageEntry[]): ReportInputs {
       }
       const ed = c.ensemble_delong?.delong ?? undefined;
       const ensemble = ed ? { diff: num(ed.diff), p: num(ed.p), ci: Array.isArray(ed.ci_diff) ? ([Number(ed.ci_diff[0]), Number(ed.ci_diff[1])] as [number, number]) : undefined } : undefined;
-      r.compares.push({ id: e.id, a: String(L.a ?? c.a ?? idModels?.[1]), b: String(L.b ?? c.b ?? idModels?.[2]), frac, cohort: String(L.cohort ?? c.cohort ?? cohort), foldDelongP, ensemble });
+      const rec: CompareRecord = { id: e.id, a: String(c.a ?? L.model_a ?? L.a ?? idModels?.[1]), b: String(c.b ?? L.model_b ?? L.b ?? idModels?.[2]), frac, cohort: String(L.cohort ?? c.cohort ?? cohort), foldDelongP, ensemble };
+      pendingCompares.push({ rec, sweep });
     }
+  }
+  // A sweep coordinate may belong to either model of a comparison (models.clam_sb.B) or both
+  // (train.lr): pair with whichever swept variant was evaluated.
+  const evaluated = new Set(r.evals.map((e) => e.model));
+  for (const { rec, sweep } of pendingCompares) {
+    if (sweep) {
+      if (evaluated.has(`${rec.a} ${sweep}`)) rec.a = `${rec.a} ${sweep}`;
+      if (evaluated.has(`${rec.b} ${sweep}`)) rec.b = `${rec.b} ${sweep}`;
+    }
+    r.compares.push(rec);
   }
   return r;
 }
