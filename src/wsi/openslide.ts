@@ -97,6 +97,16 @@ export function openslideVersion(): string {
   return load().version();
 }
 
+/** Why OpenSlide cannot be used here (library missing), or null when it can. */
+export function openslideUnavailable(): string | null {
+  try {
+    load();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 export interface RgbImage {
   width: number;
   height: number;
