@@ -70,12 +70,15 @@ export function statusText(dir: string, rec: RunRecord): string {
   const c = rec.counts;
   lines.push(`run ${rec.runId} of ${rec.experiment}: ${status}`);
   lines.push(`  started ${rec.started}${rec.finished ? `, finished ${rec.finished} (${(rec.seconds ?? 0).toFixed(1)} s)` : ''} on ${rec.host}, milflow ${rec.milflowVersion}`);
-  lines.push(`  ${rec.stages.length} stages: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped`);
+  // A running record still holds its start-time counts; the events say how far it got.
+  if (rec.status !== 'running') lines.push(`  ${rec.stages.length} stages: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped`);
   // Live state comes from the events (record.json is rewritten only at the start and the end).
   const ended = new Map<string, { status: string; error?: string }>();
   const started = new Map<string, string>();
+  const progress = new Map<string, string>();
   for (const e of readEvents(dir)) {
     if (e.type === 'stage-start') started.set(e.id, e.time);
+    if (e.type === 'stage-progress') progress.set(e.id, `${e.done}/${e.total}${e.note ? ` ${e.note}` : ''}`);
     if (e.type === 'stage-end') ended.set(e.id, { status: e.status, error: e.error });
   }
   if (rec.status === 'running') {
@@ -85,7 +88,7 @@ export function statusText(dir: string, rec: RunRecord): string {
     const running = [...started].filter(([id]) => !ended.has(id));
     if (running.length) {
       lines.push(`  ${status.startsWith('crashed') ? 'interrupted while running' : 'running'}:`);
-      for (const [id, t] of running) lines.push(`    ${id} (since ${t})`);
+      for (const [id, t] of running) lines.push(`    ${id} (since ${t}${progress.has(id) ? `; ${progress.get(id)}` : ''})`);
     }
   }
   const failed = rec.status === 'running'
