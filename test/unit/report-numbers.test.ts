@@ -39,8 +39,21 @@ test('PCA: first component follows the direction of largest spread', () => {
   });
   const { scores, explained } = pca2(rows);
   assert.ok(explained[0] > 0.95);
-  // PC1 scores are monotone in t.
-  for (let i = 1; i < scores.length; i++) assert.ok(scores[i][0] >= scores[i - 1][0] - 0.05);
+  // PC1 scores are monotone in t (either sign is a valid component).
+  const dir = Math.sign(scores[scores.length - 1][0] - scores[0][0]);
+  for (let i = 1; i < scores.length; i++) assert.ok(dir * (scores[i][0] - scores[i - 1][0]) >= -0.05);
+});
+
+test('PCA: Gram path (fewer rows than dimensions) equals the covariance path', () => {
+  const rows = Array.from({ length: 30 }, (_, i) => [Math.sin(i), Math.cos(i * 0.7) * 2, i * 0.1, (i % 3) * 0.5]);
+  const a = pca2(rows);
+  const b = pca2(rows.map((r) => [...r, ...new Array(40).fill(0)]));
+  close(a.explained[0], b.explained[0], 1e-9);
+  close(a.explained[1], b.explained[1], 1e-9);
+  a.scores.forEach((s, i) => {
+    close(s[0], b.scores[i][0], 1e-6);
+    close(s[1], b.scores[i][1], 1e-6);
+  });
 });
 
 test('formatting for readers', () => {
