@@ -132,7 +132,8 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     abort.abort();
   };
   const onSigint = () => { if (interrupted) process.exit(130); interrupt(); };
-  if (opts.handleSigint) process.on('SIGINT', onSigint);
+  // SIGTERM (kill, a batch system's time limit) gets the same clean stop as Ctrl-C.
+  if (opts.handleSigint) { process.on('SIGINT', onSigint); process.on('SIGTERM', onSigint); }
   opts.signal?.addEventListener('abort', interrupt, { once: true });
 
   // resources.executor: slurm — heavy stages become sbatch jobs (src/exec/slurm.ts); Slurm queues them.
@@ -285,7 +286,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
 
   await pool.close();
   for (const t of temps) rmSync(t, { recursive: true, force: true });
-  if (opts.handleSigint) process.off('SIGINT', onSigint);
+  if (opts.handleSigint) { process.off('SIGINT', onSigint); process.off('SIGTERM', onSigint); }
   const c = counts();
   const status: RunRecord['status'] = interrupted ? 'interrupted' : c.failed > 0 ? 'failed' : 'succeeded';
   const finished = now();
