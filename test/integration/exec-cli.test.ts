@@ -107,3 +107,41 @@ test('milflow run / plan / status / graph on a small real pipeline', () => {
   assert.equal(milflow(dir, 'graph', 'spec.yaml', '--format', 'png').code, 2);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('Ctrl-C during training: workers stop, temp dirs go, the record says interrupted, exit 130', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'milflow-cli-int-'));
+  writeFileSync(join(dir, 'spec.yaml'), SPEC.replace('max_epochs: 2', 'max_epochs: 50').replace('min_epochs: 1', 'min_epochs: 50'));
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const child = spawn(process.execPath, [BIN, 'run', 'spec.yaml', '--target', 'train/**'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const expDir = join(dir, 'runs', 'cli');
+  const started = () => {
+    const run = existsSync(expDir) ? readdirSync(expDir).filter((n) => /^\d{8}-/.test(n)).pop() : undefined;
+    if (!run || !existsSync(join(expDir, run, 'events.jsonl'))) return false;
+    // A train stage has started and reported progress (its worker is mid-training).
+    const text = readFileSync(join(expDir, run, 'events.jsonl'), 'utf8');
+    return /"type":"stage-start"[^\n]*"kind":"train"/.test(text) && text.includes('"type":"stage-progress"');
+  };
+  const t0 = Date.now();
+  while (!started()) {
+    if (Date.now() - t0 > 120_000) throw new Error(`training never started: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGINT');
+  const code = await exited;
+  assert.equal(code, 130, out);
+  const run = readdirSync(expDir).filter((n) => /^\d{8}-/.test(n)).pop()!;
+  const rec = JSON.parse(readFileSync(join(expDir, run, 'record.json'), 'utf8'));
+  assert.equal(rec.status, 'interrupted');
+  assert.ok(rec.stages.some((s: any) => s.kind === 'train' && s.status === 'skipped' && s.reason === 'interrupted'));
+  assert.deepEqual(readdirSync(join(dir, 'runs', 'cache', '.tmp')), []);
+  const store = new CacheStore(join(dir, 'runs', 'cache'));
+  assert.equal(store.entries().filter((e) => e.kind === 'train').length, 0);
+  rmSync(dir, { recursive: true, force: true });
+});
