@@ -2,6 +2,9 @@
 # Times tissue segmentation + patching of one slide (default: CMU-1-Small-Region, bwh_biopsy,
 # 256 px, step 256, level 0) and compares with CLAM's Python pipeline (~0.5 s on this machine).
 # Usage: scripts/bench-wsi.sh [SLIDE] [RUNS]
+# Then times feature extraction of the same patches (step 128: ~4× as many) with a tiny seeded
+# ONNX CNN at 224 px input: patch reading, resizing and normalisation dominate, as the
+# throughput floor of any encoder.
 # Prints cold (first call: OpenCV WebAssembly start-up included) and warm times (median of RUNS),
 # wall and CPU, and the machine load, since other processes share the cores.
 set -euo pipefail
@@ -39,4 +42,28 @@ console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} on ${(
 console.log(`cold (incl. OpenCV start-up): total ${f(cold.total)} s (seg ${f(cold.seg)}, patch ${f(cold.patch)}), CPU ${f(cold.cpu)} s`);
 console.log(`warm median of ${runs}: total ${f(m.total)} s (seg ${f(m.seg)}, patch ${f(m.patch)}), CPU ${f(m.cpu)} s`);
 console.log(`ratio to CLAM (${clam} s): warm ${(m.total / clam).toFixed(2)}x, cold ${(cold.total / clam).toFixed(2)}x  (< 1 = faster)`);
+
+const { tinyEncoder } = await import("./src/features/onnx-writer.ts");
+const { extractFeatures, loadEncoder } = await import("./src/features/extract.ts");
+const { writeFileSync, mkdtempSync, rmSync } = await import("node:fs");
+const { join } = await import("node:path");
+const { tmpdir } = await import("node:os");
+const dir = mkdtempSync(join(tmpdir(), "milflow-bench-wsi-"));
+try {
+  const onnx = join(dir, "enc.onnx");
+  writeFileSync(onnx, tinyEncoder({ inputSize: 224, dim: 64, channels: 16, seed: 0 }).bytes);
+  const slide = Slide.open(slidePath);
+  const { seg } = await segmentTissue(slide, PRESETS.bwh_biopsy.seg);
+  const r = await patchTissue(slide, seg, { size: 256, step: 128, level: 0, contour_fn: "four_pt", use_padding: true });
+  slide.close();
+  const spec = { onnx, dim: 64, input_size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], batch_size: 64 };
+  const encoder = await loadEncoder(spec, 2);
+  const coords = { coords: r.coords, n: r.n, attrs: r.attrs };
+  await extractFeatures(slidePath, coords, spec, { encoder });
+  const t0 = performance.now();
+  await extractFeatures(slidePath, coords, spec, { encoder });
+  const s = (performance.now() - t0) / 1000;
+  console.log(`extract: ${r.n} patches 256→224 px, tiny ONNX CNN, batch 64: ${s.toFixed(2)} s, ${(r.n / s).toFixed(0)} patches/s`);
+  await encoder.close();
+} finally { rmSync(dir, { recursive: true, force: true }); }
 '

@@ -3,7 +3,7 @@
 // into the key). A broken encoder fails the stage; a broken slide is recorded in status.json.
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
-import { extractStep, readStatus, writeStatus } from '../wsi/steps.ts';
+import { extractStep, readStatus, writeStatus, prefixed } from '../wsi/steps.ts';
 import { loadEncoder, type EncoderSpec } from '../features/extract.ts';
 
 export interface ExtractParams {
@@ -37,7 +37,7 @@ const stage: StageKind<ExtractParams> = {
       }
     }
     if (!s.ok) ctx.log(`excluded: ${s.reason}`);
-    return { engine: 'onnxruntime-cpu', metrics: { ok: s.ok ? 1 : 0, n: Number(s.n ?? 0) }, summary: { ok: s.ok, reason: s.reason ?? null } };
+    return { engine: 'onnxruntime-cpu', metrics: { ok: s.ok ? 1 : 0, n: Number(s.n ?? 0), ...prefixed(s.ms) }, summary: { ok: s.ok, reason: s.reason ?? null } };
   },
 };
 export default stage;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
-import { patchStep, readStatus, writeStatus, type PatchStepParams } from '../wsi/steps.ts';
+import { patchStep, readStatus, writeStatus, type PatchStepParams, prefixed } from '../wsi/steps.ts';
 import type { Segmentation } from '../wsi/segment.ts';
 
 const stage: StageKind<PatchStepParams> = {
@@ -19,7 +19,7 @@ const stage: StageKind<PatchStepParams> = {
       ? await patchStep(slide, JSON.parse(readFileSync(join(seg.dir, 'segmentation.json'), 'utf8')) as Segmentation, p, ctx.outDir)
       : writeStatus(ctx.outDir, { slide_id: p.slide_id, step: up.step, ok: false, reason: up.reason ?? 'segmentation failed' });
     if (!s.ok) ctx.log(`excluded: ${s.reason}`);
-    return { metrics: { ok: s.ok ? 1 : 0, n_patches: Number(s.n_patches ?? 0) }, summary: { ok: s.ok, reason: s.reason ?? null } };
+    return { metrics: { ok: s.ok ? 1 : 0, n_patches: Number(s.n_patches ?? 0), ...prefixed(s.ms) }, summary: { ok: s.ok, reason: s.reason ?? null } };
   },
 };
 export default stage;

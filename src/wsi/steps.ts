@@ -18,6 +18,8 @@ export interface Status {
   ok: boolean;
   /** Why the slide is excluded (ok = false). */
   reason?: string;
+  /** Milliseconds per phase: returned to the caller (metrics), not written, so outputs are reproducible. */
+  ms?: Record<string, number>;
   [k: string]: unknown;
 }
 
@@ -25,7 +27,8 @@ export const STATUS = 'status.json';
 
 export function writeStatus(dir: string, s: Status): Status {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, STATUS), JSON.stringify(s, null, 2) + '\n');
+  const { ms: _timings, ...stable } = s;
+  writeFileSync(join(dir, STATUS), JSON.stringify(stable, null, 2) + '\n');
   return s;
 }
 
@@ -33,6 +36,11 @@ export function readStatus(dir: string): Status {
   const p = join(dir, STATUS);
   if (!existsSync(p)) throw new Error(`${dir}: no ${STATUS} (not a milflow WSI stage output)`);
   return JSON.parse(readFileSync(p, 'utf8')) as Status;
+}
+
+/** Phase timings as manifest metrics: { segment: 12 } → { ms_segment: 12 }. */
+export function prefixed(ms: Record<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(ms ?? {}).map(([k, v]) => [`ms_${k}`, v]));
 }
 
 const msg = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -133,8 +141,7 @@ export async function extractStep(
     const coords = await readCoordsH5(coordsPath);
     const feats = await extractFeatures(slidePath, coords, spec, opts);
     await writeBag(join(outDir, `${slide_id}.h5`), feats, coords.n, spec.dim, { coords: coords.coords });
-    const seconds = (performance.now() - t0) / 1000;
-    return writeStatus(outDir, { slide_id, step: 'extract', ok: true, n: coords.n, dim: spec.dim, seconds, patches_per_second: coords.n / seconds });
+    return writeStatus(outDir, { slide_id, step: 'extract', ok: true, n: coords.n, dim: spec.dim, ms: { extract: ms(t0) } });
   } catch (e) {
     return writeStatus(outDir, { slide_id, step: 'extract', ok: false, reason: msg(e) });
   }
