@@ -44,6 +44,7 @@ export interface ForwardOptions {
 
 const LN1000 = Math.log(1000);
 
+
 /** Smooth top-1 SVM (α = τ = 1) on one row; returns loss and writes d loss / d s into g. */
 function svmRow(s: Float32Array | number[], y: number, g: Float64Array | null): number {
   const C = s.length;
@@ -135,6 +136,8 @@ interface InstGroup {
 }
 
 export class NativeModel {
+  /** Rows per chunk of the first-layer backward (bounds the dH buffer); tests lower it. */
+  static rowChunk = 8192;
   readonly cfg: ModelConfig;
   readonly lay: Layout;
   readonly params: Float32Array;
@@ -494,12 +497,10 @@ export class NativeModel {
         }
       }
     }
-    if (this.dH.length < n * Hd) this.dH = new Float32Array(this.cap * Hd);
-    const dH = this.dH;
-    // M = A H: dA = dM Hᵀ [K, N]; dH = Aᵀ dM [N, 512]
+    // M = A H: dA = dM Hᵀ [K, N] (dH = Aᵀ dM is added per row chunk below)
     this.blas.sgemm(false, true, K, n, Hd, 1, dM, Hd, H, Hd, 0, dA, n);
-    this.blas.sgemm(true, false, n, Hd, K, 1, A, n, dM, Hd, 0, dH, Hd);
-    // instance classifiers on the gathered rows
+    // instance classifiers on the gathered rows: weight grads now, their dH rows kept aside
+    const instRows = new Map<number, Float64Array>();
     const s = new Float32Array(2), g = new Float64Array(2);
     for (const grp of st.groups) {
       const c = grp.cls, w = L.Winst + c * 2 * Hd, b = L.binst + 2 * c;
@@ -513,10 +514,12 @@ export class NativeModel {
         G[b] += g0;
         G[b + 1] += g1;
         const h = row * Hd;
+        let acc = instRows.get(row);
+        if (!acc) instRows.set(row, (acc = new Float64Array(Hd)));
         for (let j = 0; j < Hd; j++) {
           G[w + j] += g0 * H[h + j];
           G[w + Hd + j] += g1 * H[h + j];
-          dH[h + j] += g0 * P[w + j] + g1 * P[w + Hd + j];
+          acc[j] += g0 * P[w + j] + g1 * P[w + Hd + j];
         }
       }
     }
@@ -570,21 +573,32 @@ export class NativeModel {
       }
       for (let d = 0; d < D2; d++) G[L.bab + d] += col[d];
     }
-    this.blas.sgemm(false, false, n, Hd, D2, 1, Z, D2, P.subarray(L.Wab, L.Wab + D2 * Hd), Hd, 1, dH, Hd);
-    // H = drop(relu(·)): H > 0 exactly where the unit was active and kept
-    {
-      const sc = st.dropout > 0 ? 1 / (1 - st.dropout) : 1;
-      const col = new Float64Array(Hd);
-      for (let i = 0; i < n; i++) {
-        const o = i * Hd;
+    // dH = Aᵀ dM + instance rows + dZ Wab, then through drop(relu) and into dW1 = dHᵀ X, in
+    // chunks of rows so dH never needs N×512 floats (a 150k-patch bag saves 300 MB).
+    const chunk = Math.min(n, NativeModel.rowChunk);
+    if (this.dH.length < chunk * Hd) this.dH = new Float32Array(chunk * Hd);
+    const dH = this.dH;
+    const sc = st.dropout > 0 ? 1 / (1 - st.dropout) : 1;
+    const col1 = new Float64Array(Hd);
+    const Wab = P.subarray(L.Wab, L.Wab + D2 * Hd);
+    const dW1 = G.subarray(L.W1, L.W1 + Hd * E);
+    for (let r0 = 0; r0 < n; r0 += chunk) {
+      const m = Math.min(chunk, n - r0);
+      // Aᵀ dM for rows r0..r0+m: A[:, r0:] is a [K, m] block with leading dimension n
+      this.blas.sgemm(true, false, m, Hd, K, 1, A.subarray(r0), n, dM, Hd, 0, dH, Hd);
+      this.blas.sgemm(false, false, m, Hd, D2, 1, Z.subarray(r0 * D2), D2, Wab, Hd, 1, dH, Hd);
+      for (let i = 0; i < m; i++) {
+        const o = i * Hd, ho = (r0 + i) * Hd;
+        const extra = instRows.get(r0 + i);
         for (let j = 0; j < Hd; j++) {
-          const v = H[o + j] > 0 ? dH[o + j] * sc : 0;
+          // H > 0 exactly where the unit was active and kept
+          const v = H[ho + j] > 0 ? (dH[o + j] + (extra ? extra[j] : 0)) * sc : 0;
           dH[o + j] = v;
-          col[j] += v;
+          col1[j] += v;
         }
       }
-      for (let j = 0; j < Hd; j++) G[L.b1 + j] += col[j];
+      this.blas.sgemm(true, false, Hd, E, m, 1, dH, Hd, st.X.subarray(r0 * E), E, r0 === 0 ? 0 : 1, dW1, E);
     }
-    this.blas.sgemm(true, false, Hd, E, n, 1, dH, Hd, st.X, E, 0, G.subarray(L.W1, L.W1 + Hd * E), E);
+    for (let j = 0; j < Hd; j++) G[L.b1 + j] += col1[j];
   }
 }

@@ -73,6 +73,23 @@ for (const [type, C, extra] of cases) {
   });
 }
 
+test('chunked first-layer backward equals the one-chunk result', () => {
+  const cfg = makeConfig({ type: 'clam_mb', n_classes: 3, dim: 10, B: 3, subtyping: true, dropout: 0.25 });
+  const p = initParams(layout(cfg), 4);
+  const X = bag(23, 10, 4);
+  const grads = [1 << 20, 5].map((chunk) => {
+    NativeModel.rowChunk = chunk;
+    const m = new NativeModel(cfg, p.slice());
+    m.forward(X, 23, { label: 2, train: true, rng: new Rng(9) });
+    m.backward();
+    return m.grad.slice();
+  });
+  NativeModel.rowChunk = 8192;
+  let d = 0, s = 0;
+  for (let i = 0; i < grads[0].length; i++) { d = Math.max(d, Math.abs(grads[0][i] - grads[1][i])); s = Math.max(s, Math.abs(grads[0][i])); }
+  assert.ok(s > 0 && d <= 1e-5 * s, `max diff ${d} (scale ${s})`);
+});
+
 test('bags smaller than B use all patches (clamp), not a crash', () => {
   const cfg = makeConfig({ type: 'clam_sb', n_classes: 2, dim: 4, B: 8, dropout: 0 });
   const m = new NativeModel(cfg, initParams(layout(cfg), 1));
