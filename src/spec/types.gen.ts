@@ -188,6 +188,9 @@ export interface WsiDataset {
   };
   patch?: {
     size?: number;
+    /**
+     * Grid step at the patch level (overlap when < size). Default: the patch size.
+     */
     step?: number;
     level?: number;
     /**
@@ -198,6 +201,9 @@ export interface WsiDataset {
      * µm per pixel to assume when a slide has none in its metadata.
      */
     mpp_override?: number;
+    /**
+     * Which points of a patch must lie in the tissue contour. Default: the preset's (four_pt in all three CLAM presets).
+     */
     contour_fn?: 'four_pt' | 'four_pt_hard' | 'center' | 'basic';
   };
   encoder?: {
