@@ -13,6 +13,11 @@ export const stageMeta: Record<string, { version: string; heavy: boolean }> = {
   aggregate: { version: '1', heavy: false },
   ensemble: { version: '1', heavy: false },
   compare: { version: '1', heavy: false },
+  report: { version: '1', heavy: false },
+  segment: { version: '1', heavy: false },
+  patch: { version: '1', heavy: false },
+  extract: { version: '1', heavy: true },
+  'wsi-dataset': { version: '1', heavy: false },
   segment: { version: '1', heavy: false }, patch: { version: '1', heavy: false }, extract: { version: '1', heavy: true }, 'wsi-dataset': { version: '1', heavy: false },
   report: { version: '1', heavy: false },
 };
