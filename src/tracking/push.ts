@@ -66,6 +66,16 @@ export class Pusher {
 
   /** Push everything the events describe that MLflow does not have yet. */
   async push(events: RunEvent[]): Promise<void> {
+    try {
+      await this.pushAll(events);
+    } catch (err) {
+      // A create may have reached the server without its reply: search again next time.
+      this.existing = undefined;
+      throw err;
+    }
+  }
+
+  private async pushAll(events: RunEvent[]): Promise<void> {
     const start = events.find((e): e is RunStart => e.type === 'run-start');
     if (!start) return;
     const s = this.o.state;
