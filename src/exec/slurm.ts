@@ -447,8 +447,8 @@ export async function slurmExecutor(resources: Resources, runDir: string, signal
   return {
     concurrency: Math.max(1, opts.jobs ?? 64),
     device,
-    run: (job, attempt, log, onMessage) =>
-      runStageOnSlurm({
+    run: async (job, attempt, log, onMessage) => {
+      const r = await runStageOnSlurm({
         job: { ...job, device },
         runDir,
         slurm,
@@ -457,6 +457,10 @@ export async function slurmExecutor(resources: Resources, runDir: string, signal
         watcher,
         onMessage: (m) => (m.t === 'log' ? log(m.message) : onMessage(m)),
         onJob: (id, state) => log(`slurm job ${id}: ${state}`),
-      }),
+      });
+      const s = r.slurm;
+      log(`slurm job ${s.jobId}: ${s.seconds.toFixed(1)} s from submission (${s.queuedSeconds.toFixed(1)} s queued) on ${s.host ?? '?'}`);
+      return r;
+    },
   };
 }
