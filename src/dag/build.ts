@@ -217,6 +217,29 @@ function fmtValue(v: unknown): string {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : canonicalJson(v);
 }
 
+/**
+ * How each value of a sweep axis is written in identities. Identities are '/'-separated paths,
+ * so a swept file path is written as its base name (musk1.csv → musk1) when that is unambiguous
+ * on the axis, else as the whole path with separators replaced.
+ */
+function axisValueLabels(axes: string[], variants: { coords: Coords }[]): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  const clean = (x: string) => x.replace(/[^A-Za-z0-9_.+-]+/g, '_');
+  for (const a of axes) {
+    const values = new Map<string, unknown>();
+    for (const v of variants) values.set(canonicalJson(v.coords[a] ?? null), v.coords[a]);
+    const plain = [...values.values()].map(fmtValue);
+    const needs = plain.some((x) => /[\/\s=]/.test(x));
+    let labels = plain;
+    if (needs) {
+      const base = [...values.values()].map((v) => (typeof v === 'string' ? clean(v.split(/[\\/]/).pop()!.replace(/\.[^.]*$/, '')) : clean(fmtValue(v))));
+      labels = new Set(base).size === base.length && base.every(Boolean) ? base : plain.map((x) => clean(x.replace(/^[./]+/, '')));
+    }
+    out.set(a, new Map([...values.keys()].map((k, i) => [k, labels[i]])));
+  }
+  return out;
+}
+
 /** Short names for sweep coordinates: the last path segment unless two coordinates share it. */
 function coordNames(paths: string[]): Map<string, string> {
   const last = (p: string) => p.split('.').pop()!;
@@ -268,6 +291,8 @@ export async function buildDag(loaded: LoadedSpec, opts: BuildOptions = {}): Pro
 
   const axes = [...new Set(variants.flatMap((v) => Object.keys(v.coords)))].sort();
   const names = coordNames(axes);
+  const valueLabels = axisValueLabels(axes, variants);
+  const valueLabel = (a: string, v: unknown) => valueLabels.get(a)!.get(canonicalJson(v ?? null))!;
   const coordKey = (v: number, skip: string | null) => canonicalJson(axes.filter((a) => a !== skip).map((a) => variants[v].coords[a] ?? null));
 
   // Union of base ids in dependency order (variants may differ in their stage sets).
@@ -307,7 +332,7 @@ export async function buildDag(loaded: LoadedSpec, opts: BuildOptions = {}): Pro
     });
     const idFor = (i: number, rel: string[]) => {
       const r = perVariant[i].get(base)!;
-      const segs = rel.map((a) => `${names.get(a)}=${fmtValue(variants[i].coords[a])}`);
+      const segs = rel.map((a) => `${names.get(a)}=${valueLabel(a, variants[i].coords[a])}`);
       return [r.head, ...segs, r.tail].filter(Boolean).join('/');
     };
     // Not a full grid (or an unusual dependency): fall back to every coordinate that varies.

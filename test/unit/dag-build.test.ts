@@ -153,3 +153,24 @@ models:
     await assert.rejects(buildDag(loaded), /src\/wsi\/expand\.ts/);
   }
 });
+
+test('swept file paths are written in identities by base name, or whole when base names collide', async () => {
+  const text = (a: string, b: string) => `name: m
+dataset:
+  mil_csv: { csv: ${a} }
+task:
+  classes: ['0', '1']
+splits: { folds: 2 }
+models:
+  - { name: mil, type: mil }
+sweep:
+  dataset.mil_csv.csv: [${a}, ${b}]
+`;
+  const ds = await buildDag(load(text('data/musk1/musk1.csv', 'data/elephant/elephant.csv')));
+  assert.deepEqual(ds.filter((d) => d.kind === 'dataset').map((d) => d.id), ['dataset/csv=musk1', 'dataset/csv=elephant']);
+  get(ds, 'train/mil/csv=elephant/frac=1/fold=1');
+  assert.equal(get(ds, 'dataset/csv=musk1').externals!.csv, '/tmp/milflow-dag-test/data/musk1/musk1.csv');
+  assert.equal(get(ds, 'dataset/csv=musk1').labels!.csv, 'data/musk1/musk1.csv');
+  const same = await buildDag(load(text('a/x.csv', 'b/x.csv')));
+  assert.deepEqual(same.filter((d) => d.kind === 'dataset').map((d) => d.id), ['dataset/csv=a_x.csv', 'dataset/csv=b_x.csv']);
+});
