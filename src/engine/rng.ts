@@ -40,3 +40,16 @@ export class Rng {
     return this.s;
   }
 }
+
+/** Fills out[0..count) with uniform 32-bit draws from rng's stream (bulk, for dropout masks). */
+export function fillUint32(rng: Rng, out: Uint32Array, count: number): void {
+  // the same mulberry32 step as Rng.next, inlined on a local copy of the state
+  let s = (rng as unknown as { s: number }).s;
+  for (let i = 0; i < count; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (t ^ (t >>> 14)) >>> 0;
+  }
+  (rng as unknown as { s: number }).s = s;
+}

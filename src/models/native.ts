@@ -8,7 +8,8 @@
 // holding ta = drop(tanh(Za)) in columns [0,D) and sb = drop(sigm(Zb)) in [D,2D),
 // A_raw [K,N] = Wc (ta⊙sb)ᵀ + bc, A = softmax_N(A_raw), M = A H [K,512].
 import { blas, type Blas } from '../engine/blas.ts';
-import { Rng } from '../engine/rng.ts';
+import { Rng, fillUint32 } from '../engine/rng.ts';
+import { biasReluDrop, colSum, gatedBackward, gatedForward, keepThreshold, reluBackward } from '../engine/kernels.ts';
 import { HIDDEN, isAttention, isClam, milBinary, type ModelConfig } from './config.ts';
 import { layout, type Layout } from './params.ts';
 
@@ -150,6 +151,7 @@ export class NativeModel {
   private Z = new Float32Array(0);
   private dH = new Float32Array(0);
   private maskA = new Uint8Array(0);
+  private rnd = new Uint32Array(0);
   private Araw = new Float32Array(0);
   private A = new Float32Array(0);
   private dA = new Float32Array(0);
@@ -191,11 +193,19 @@ export class NativeModel {
     this.cap = cap;
   }
 
+  /** count uniform 32-bit draws from rng, in a reused buffer. */
+  private draws(count: number, rng: Rng): Uint32Array {
+    if (this.rnd.length < count) this.rnd = new Uint32Array(Math.max(count, this.cap * 2 * Math.max(this.lay.D, HIDDEN / 2)));
+    fillUint32(rng, this.rnd, count);
+    return this.rnd;
+  }
+
   /** Frees the per-bag buffers (e.g. after a very large bag). */
   release() {
     this.cap = 0;
     this.H = this.Z = this.dH = this.Araw = this.A = this.dA = new Float32Array(0);
     this.maskA = new Uint8Array(0);
+    this.rnd = new Uint32Array(0);
     this.last = null;
   }
 
@@ -212,27 +222,11 @@ export class NativeModel {
     const H = this.H;
     // H = drop(relu(X W1ᵀ + b1))
     this.blas.sgemm(false, true, n, Hd, E, 1, X, E, P.subarray(L.W1, L.W1 + Hd * E), E, 0, H, Hd);
-    {
-      const b1 = L.b1;
-      if (dropout > 0) {
-        const rng = opts.rng!, keep = 1 - dropout, scale = 1 / keep;
-        for (let i = 0; i < n; i++) {
-          const o = i * Hd;
-          for (let j = 0; j < Hd; j++) {
-            const v = H[o + j] + P[b1 + j];
-            const kept = rng.next() < keep; // drawn for every unit: masks do not depend on values
-            H[o + j] = v > 0 && kept ? v * scale : 0;
-          }
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const o = i * Hd;
-          for (let j = 0; j < Hd; j++) {
-            const v = H[o + j] + P[b1 + j];
-            H[o + j] = v > 0 ? v : 0;
-          }
-        }
-      }
+    if (dropout > 0) {
+      const rnd = this.draws(n * Hd, opts.rng!);
+      biasReluDrop(H, n, Hd, P, L.b1, rnd, keepThreshold(dropout), 1 / (1 - dropout));
+    } else {
+      biasReluDrop(H, n, Hd, P, L.b1, null, 0, 1);
     }
     const out = isAttention(this.cfg.type)
       ? this.forwardAttention(X, n, H, opts, train, attnDrop)
@@ -251,31 +245,12 @@ export class NativeModel {
     const Z = this.Z;
     this.blas.sgemm(false, true, n, D2, Hd, 1, H, Hd, P.subarray(L.Wab, L.Wab + D2 * Hd), Hd, 0, Z, D2);
     const Araw = this.Araw;
-    if (attnDrop > 0 && this.maskA.length < n * D2) this.maskA = new Uint8Array(this.cap * D2);
-    const mask = this.maskA;
-    const rng = opts.rng;
-    const keep = 1 - attnDrop, scale = attnDrop > 0 ? 1 / keep : 1;
-    const bab = L.bab, Wc = L.Wc, bc = L.bc;
-    const acc = new Float64Array(K);
-    for (let i = 0; i < n; i++) {
-      const o = i * D2;
-      acc.fill(0);
-      for (let d = 0; d < D; d++) {
-        let ta = Math.tanh(Z[o + d] + P[bab + d]);
-        let sb = 1 / (1 + Math.exp(-(Z[o + D + d] + P[bab + D + d])));
-        if (attnDrop > 0) {
-          const ka = rng!.next() < keep, kb = rng!.next() < keep;
-          mask[o + d] = ka ? 1 : 0;
-          mask[o + D + d] = kb ? 1 : 0;
-          ta = ka ? ta * scale : 0;
-          sb = kb ? sb * scale : 0;
-        }
-        Z[o + d] = ta;
-        Z[o + D + d] = sb;
-        const g = ta * sb;
-        for (let k = 0; k < K; k++) acc[k] += P[Wc + k * D + d] * g;
-      }
-      for (let k = 0; k < K; k++) Araw[k * n + i] = acc[k] + P[bc + k];
+    if (attnDrop > 0) {
+      if (this.maskA.length < n * D2) this.maskA = new Uint8Array(this.cap * D2);
+      const rnd = this.draws(n * D2, opts.rng!);
+      gatedForward(Z, n, D, P, L.bab, L.Wc, L.bc, K, Araw, this.maskA, rnd, keepThreshold(attnDrop), 1 / (1 - attnDrop));
+    } else {
+      gatedForward(Z, n, D, P, L.bab, L.Wc, L.bc, K, Araw, null, null, 0, 1);
     }
     const A = this.A;
     for (let k = 0; k < K; k++) softmaxInto(Araw.subarray(k * n, (k + 1) * n), A.subarray(k * n, (k + 1) * n));
@@ -534,31 +509,8 @@ export class NativeModel {
     const Wc = L.Wc, bc = L.bc;
     const dWc = new Float64Array(K * D);
     const dbc = new Float64Array(K);
-    const attnDrop = st.attnDrop, mask = this.maskA;
-    const keep = 1 - attnDrop, scale = attnDrop > 0 ? 1 / keep : 1;
-    const da = new Float64Array(K);
-    for (let i = 0; i < n; i++) {
-      const o = i * D2;
-      for (let k = 0; k < K; k++) { da[k] = dA[k * n + i]; dbc[k] += da[k]; }
-      for (let d = 0; d < D; d++) {
-        const ta = Z[o + d], sb = Z[o + D + d];
-        let dg = 0;
-        for (let k = 0; k < K; k++) {
-          dg += da[k] * P[Wc + k * D + d];
-          dWc[k * D + d] += da[k] * ta * sb;
-        }
-        let dza = 0, dzb = 0;
-        if (attnDrop > 0) {
-          if (mask[o + d]) { const t = ta * keep; dza = dg * sb * scale * (1 - t * t); }
-          if (mask[o + D + d]) { const u = sb * keep; dzb = dg * ta * scale * u * (1 - u); }
-        } else {
-          dza = dg * sb * (1 - ta * ta);
-          dzb = dg * ta * sb * (1 - sb);
-        }
-        Z[o + d] = dza;
-        Z[o + D + d] = dzb;
-      }
-    }
+    const attnDrop = st.attnDrop;
+    gatedBackward(Z, n, D, P, Wc, K, dA, attnDrop > 0 ? this.maskA : null, 1 - attnDrop, dWc, dbc);
     for (let k = 0; k < K; k++) {
       G[bc + k] += dbc[k];
       for (let d = 0; d < D; d++) G[Wc + k * D + d] += dWc[k * D + d];
@@ -567,10 +519,7 @@ export class NativeModel {
     this.blas.sgemm(true, false, D2, Hd, n, 1, Z, D2, H, Hd, 0, G.subarray(L.Wab, L.Wab + D2 * Hd), Hd);
     {
       const col = new Float64Array(D2);
-      for (let i = 0; i < n; i++) {
-        const o = i * D2;
-        for (let d = 0; d < D2; d++) col[d] += Z[o + d];
-      }
+      colSum(Z, n, D2, col);
       for (let d = 0; d < D2; d++) G[L.bab + d] += col[d];
     }
     // dH = Aᵀ dM + instance rows + dZ Wab, then through drop(relu) and into dW1 = dHᵀ X, in
@@ -587,16 +536,8 @@ export class NativeModel {
       // Aᵀ dM for rows r0..r0+m: A[:, r0:] is a [K, m] block with leading dimension n
       this.blas.sgemm(true, false, m, Hd, K, 1, A.subarray(r0), n, dM, Hd, 0, dH, Hd);
       this.blas.sgemm(false, false, m, Hd, D2, 1, Z.subarray(r0 * D2), D2, Wab, Hd, 1, dH, Hd);
-      for (let i = 0; i < m; i++) {
-        const o = i * Hd, ho = (r0 + i) * Hd;
-        const extra = instRows.get(r0 + i);
-        for (let j = 0; j < Hd; j++) {
-          // H > 0 exactly where the unit was active and kept
-          const v = H[ho + j] > 0 ? (dH[o + j] + (extra ? extra[j] : 0)) * sc : 0;
-          dH[o + j] = v;
-          col1[j] += v;
-        }
-      }
+      // H > 0 exactly where the unit was active and kept
+      reluBackward(dH, H, r0, m, Hd, sc, col1, instRows);
       this.blas.sgemm(true, false, Hd, E, m, 1, dH, Hd, st.X.subarray(r0 * E), E, r0 === 0 ? 0 : 1, dW1, E);
     }
     for (let j = 0; j < Hd; j++) G[L.b1 + j] += col1[j];

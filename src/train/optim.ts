@@ -4,6 +4,7 @@
 // classifier of a class absent from a binary slide) is skipped entirely, and each parameter
 // keeps its own step count for the bias correction.
 import type { ParamView } from '../models/params.ts';
+import { adamRange } from '../engine/kernels.ts';
 
 export interface AdamOptions {
   lr: number;
@@ -36,12 +37,7 @@ export class Adam {
       const bc1 = 1 - b1 ** t, bc2 = 1 - b2 ** t;
       const stepSize = lr / bc1, sq = Math.sqrt(bc2);
       const { offset, size } = this.views[k];
-      for (let i = offset, end = offset + size; i < end; i++) {
-        const gi = g[i] + l2 * p[i];
-        const mi = (m[i] = b1 * m[i] + (1 - b1) * gi);
-        const vi = (v[i] = b2 * v[i] + (1 - b2) * gi * gi);
-        p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) / sq + eps);
-      }
+      adamRange(p, g, m, v, offset, offset + size, l2, decay, b1, b2, stepSize, sq, eps);
     }
   }
 }

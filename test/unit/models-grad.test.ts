@@ -49,7 +49,9 @@ function gradCheck(cfg: ModelConfig, label: number, n: number) {
     for (let i = 0; i < v.size; i++) { pp[v.offset + i] += h * vdir[i]; pm[v.offset + i] -= h * vdir[i]; }
     const fd = (loss(pp) - loss(pm)) / (2 * h);
     const scale = Math.max(Math.abs(fd), Math.abs(gv), 1e-3);
-    assert.ok(Math.abs(fd - gv) / scale < 3e-2, `${cfg.type} ${v.name}: finite difference ${fd} vs backward ${gv}`);
+    // float32 loss noise (~1e-7) over the small first-layer step gives ~2e-3 absolute slack
+    const slack = h < 1e-4 ? 3e-3 : 0;
+    assert.ok(Math.abs(fd - gv) < 3e-2 * scale + slack, `${cfg.type} ${v.name}: finite difference ${fd} vs backward ${gv}`);
     checked++;
   });
   assert.ok(checked >= 4);

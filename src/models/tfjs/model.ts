@@ -4,7 +4,8 @@
 // optimiser, checkpoints and the training loop are shared with the native engine. Dropout
 // masks are drawn from the rng in the same order as the native engine, so both engines give
 // the same training trajectory up to float rounding.
-import type { Rng } from '../../engine/rng.ts';
+import { fillUint32, type Rng } from '../../engine/rng.ts';
+import { keepThreshold } from '../../engine/kernels.ts';
 import { HIDDEN, isAttention, isClam, milBinary, type ModelConfig } from '../config.ts';
 import { layout, type Layout } from '../params.ts';
 import type { Forward, ForwardOptions } from '../native.ts';
@@ -55,21 +56,26 @@ export class TfjsModel {
 
   paramsChanged() {}
 
+  /** Dropout masks drawn exactly as the native engine draws them (same stream, same order). */
   private masks(n: number, rng: Rng | undefined, dropout: number, attnDrop: number) {
-    const Hd = HIDDEN, D = this.lay.D;
+    const Hd = HIDDEN, D = this.lay.D, D2 = 2 * D;
     let mH: Float32Array | null = null, mA: Float32Array | null = null, mB: Float32Array | null = null;
     if (dropout > 0) {
+      const r = new Uint32Array(n * Hd);
+      fillUint32(rng!, r, n * Hd);
+      const thr = keepThreshold(dropout), s = 1 / (1 - dropout);
       mH = new Float32Array(n * Hd);
-      const keep = 1 - dropout, s = 1 / keep;
-      for (let i = 0; i < n * Hd; i++) mH[i] = rng!.next() < keep ? s : 0;
+      for (let i = 0; i < n * Hd; i++) mH[i] = r[i] < thr ? s : 0;
     }
     if (attnDrop > 0) {
+      const r = new Uint32Array(n * D2);
+      fillUint32(rng!, r, n * D2);
+      const thr = keepThreshold(attnDrop), s = 1 / (1 - attnDrop);
       mA = new Float32Array(n * D);
       mB = new Float32Array(n * D);
-      const keep = 1 - attnDrop, s = 1 / keep;
       for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) {
-        mA[i * D + d] = rng!.next() < keep ? s : 0;
-        mB[i * D + d] = rng!.next() < keep ? s : 0;
+        mA[i * D + d] = r[i * D2 + d] < thr ? s : 0;
+        mB[i * D + d] = r[i * D2 + D + d] < thr ? s : 0;
       }
     }
     return { mH, mA, mB };
