@@ -1,9 +1,12 @@
-// Slurm executor: runs one heavy stage's worker command as an `sbatch` job and waits for it.
-// The command is the very one the local executor would spawn (same worker entry, same stage JSON
-// file, same temp output dir under the cache); only the process launcher differs. Job state
-// comes from squeue (finished jobs stay listed for MinJobAge), the exit code from a status file the
-// job script writes (accounting may be disabled on small clusters), sacct/scontrol as fallbacks.
-// The job's stdout is followed while it runs so the worker's progress lines reach the terminal.
+// Slurm executor: runs heavy stages as `sbatch` jobs and waits for them. A job runs the same
+// stage harness as a local worker (src/exec/harness.ts, through slurm-worker.ts: the job arrives
+// as a JSON file instead of over IPC) and writes into the same temp dir under the cache, which the
+// scheduler publishes atomically after success; only the process launcher differs. Job state comes
+// from squeue (finished jobs stay listed for MinJobAge), the exit code from a status file the job
+// script writes (accounting may be disabled on small clusters), sacct/scontrol as fallbacks. The
+// job's stdout is followed while it runs, so the worker's progress and metrics reach the terminal.
+// On a multi-node cluster the output root and this checkout must be on a shared file system at
+// the same paths (the job script calls this node binary, tsx and worker by absolute path).
 import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +165,15 @@ function track(jobId: string): void {
   });
 }
 
+// One `scontrol ping` per half minute, not one per job: a run may submit hundreds.
+let reachableAt = 0;
+async function ensureReachable(): Promise<void> {
+  if (Date.now() - reachableAt < 30_000) return;
+  const reach = await slurmReachable();
+  if (!reach.ok) throw new Error(`resources.executor is slurm but ${reach.reason}`);
+  reachableAt = Date.now();
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -195,8 +207,7 @@ function tail(path: string, n = 20): string {
  */
 export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
   const opts = { ...SLURM_DEFAULTS, ...spec.options };
-  const reach = await slurmReachable();
-  if (!reach.ok) throw new Error(`resources.executor is slurm but ${reach.reason}`);
+  await ensureReachable();
   mkdirSync(spec.logDir, { recursive: true });
   const stem = jobFileStem(spec.stageId, spec.attempt);
   const scriptPath = join(spec.logDir, `${stem}.sbatch`);
@@ -439,8 +450,7 @@ export interface SlurmExecutor {
  * returns the runner for heavy stages. `jobs` (milflow run --jobs) caps jobs in flight; default 64.
  */
 export async function slurmExecutor(resources: Resources, runDir: string, signal: AbortSignal, opts: { jobs?: number } = {}): Promise<SlurmExecutor> {
-  const reach = await slurmReachable();
-  if (!reach.ok) throw new Error(`resources.executor is slurm but ${reach.reason}`);
+  await ensureReachable();
   const slurm = { ...SLURM_DEFAULTS, ...resources.slurm };
   const watcher = new SqueueWatcher((slurm.poll_seconds * 1000) / 2);
   const device = slurmDevice(slurm);
