@@ -41,7 +41,8 @@ case "${1:-start}" in
   stop)
     stop_pidfile "$SLURMD_PID" slurmd
     stop_pidfile "$CTLD_PID" slurmctld
-    stop_pidfile "$MUNGE_PID" munged
+    # munged only if this script started it (a system munged may serve other things).
+    if [ -f /run/milflow-munged.started ]; then stop_pidfile "$MUNGE_PID" munged; rm -f /run/milflow-munged.started; fi
     exit 0 ;;
   status)
     if scontrol ping 2>/dev/null | grep -q 'is UP'; then say "up, node localhost: $(node_state)"; exit 0; fi
@@ -72,6 +73,7 @@ else
   say "starting munged"
   # Debian runs munged as the 'munge' user; it refuses a key not owned by its own uid.
   runuser -u munge -- munged --pid-file="$MUNGE_PID" || die "munged failed to start (see /var/log/munge/munged.log)"
+  touch /run/milflow-munged.started
   for _ in $(seq 1 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.1; done
   munge -n | unmunge >/dev/null 2>&1 || die "munged started but 'munge -n | unmunge' fails (see /var/log/munge/munged.log)"
 fi
