@@ -36,6 +36,9 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Milliseconds without a heartbeat after which a stage lock counts as abandoned. */
+export const lockStaleMs = () => Math.max(5000, Number(process.env.MILFLOW_LOCK_STALE_MS) || 30000);
+
 export class CacheStore {
   readonly tmpRoot: string;
   constructor(readonly root: string) {
@@ -119,7 +122,10 @@ export class CacheStore {
   async lock(kind: string, key: string, opts: { force?: boolean; signal?: AbortSignal; onWait?: () => void } = {}): Promise<(() => Promise<void>) | null> {
     const target = join(this.root, kind, key);
     mkdirSync(dirname(target), { recursive: true });
-    const stale = Math.max(5000, Number(process.env.MILFLOW_LOCK_STALE_MS) || 10000);
+    // Light stages run on the orchestrator's event loop and may block it for seconds (heartbeats
+    // stop meanwhile): 30 s keeps a busy holder's lock valid, and a crashed run's locks free
+    // themselves within that time.
+    const stale = lockStaleMs();
     let waited = false;
     for (;;) {
       if (opts.signal?.aborted) throw new Error('interrupted');

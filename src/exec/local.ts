@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import type { Experiment, Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageInput, StageResult } from '../stages/types.ts';
-import { CacheStore } from '../cache/store.ts';
+import { CacheStore, lockStaleMs } from '../cache/store.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
@@ -185,7 +185,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     const forced = s.reason === 'forced';
     const release = await store.lock(s.kind, s.key, {
       force: forced, signal: abort.signal,
-      onWait: () => progress.log(`${s.id}: another run holds its lock; waiting`),
+      onWait: () => progress.log(`${s.id}: waiting for its lock (another run is computing it, or a crashed run left it: freed after ${lockStaleMs() / 1000} s)`),
     }).catch((err) => { if (abort.signal.aborted) throw new Interrupted(); throw err; });
     if (!release) return cachedOutcome(s);
     const logFile = rec.logPath(s.id);
