@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .description('run the experiment: every stage not in the cache, on the available devices')
     .argument('<spec>', 'experiment YAML file')
     .option('--target <glob>', 'only these stages and what they need (repeatable)', collect, [])
-    .option('--force <glob>', 'recompute these stages even if cached (repeatable)', collect, [])
+    .option('--force <glob>', 'recompute these stages even if cached (repeatable; their keys do not change, so stages below stay cached)', collect, [])
     .option('--keep-going', 'after a failure, keep running stages that do not depend on it')
     .option('--retries <n>', 'retries of a failed stage (default: resources.retries)', int('--retries'))
     .option('--jobs <n>', 'concurrent heavy stages (default: device slots)', int('--jobs'))
