@@ -32,6 +32,7 @@ export interface Analysis {
   confidence: { model: string; outcome: 'correct' | 'incorrect'; confidence: number }[];
   pca: { model: string; pc1: number; pc2: number; label: string }[];
   pcaExplained: Record<string, [number, number]>;
+  pcaSource: Record<string, { fold: number; cohort: string; n: number }>;
   ovr: { model: string; cls: string; fpr: number; tpr: number }[];
   curves: { model: string; fold: number; epoch: number; series: string; value: number }[];
   /** Fraction and cohort the per-slide figures use (the largest fraction, the CV test sets). */
@@ -125,17 +126,24 @@ export function analyze(inp: ReportInputs, classNames?: string[]): Analysis {
       }
     }
 
-  // PCA of attention-pooled slide embeddings: one fold model's space (fold 0 at the focus fraction).
+  // PCA of attention-pooled slide embeddings. Each fold model has its own embedding space, so
+  // one evaluation is shown per model: the largest slide set at the focus fraction (an
+  // independent cohort when there is one, else the lowest fold's test set).
   const pca: Analysis['pca'] = [];
   const pcaExplained: Record<string, [number, number]> = {};
+  const pcaSource: Analysis['pcaSource'] = {};
   for (const m of models) {
-    const e = (byGroup.get(key(m, focus.frac, focusCohort)) ?? []).filter((x) => x.embeddingsPath).sort((a, b) => a.fold - b.fold)[0];
-    if (!e) continue;
-    const emb = loadEmbeddings(e.embeddingsPath!);
-    if (emb.x.length < 3) continue;
-    const { scores, explained } = pca2(emb.x);
+    let best: { e: EvalRecord; emb: ReturnType<typeof loadEmbeddings> } | undefined;
+    for (const c of cohorts)
+      for (const e of (byGroup.get(key(m, focus.frac, c)) ?? []).filter((x) => x.embeddingsPath).sort((a, b) => a.fold - b.fold)) {
+        const emb = loadEmbeddings(e.embeddingsPath!);
+        if (!best || emb.x.length > best.emb.x.length) best = { e, emb };
+      }
+    if (!best || best.emb.x.length < 3) continue;
+    const { scores, explained } = pca2(best.emb.x);
     pcaExplained[m] = explained;
-    scores.forEach(([a, b], i) => pca.push({ model: m, pc1: a, pc2: b, label: labelName(emb.label[i], classNames) }));
+    pcaSource[m] = { fold: best.e.fold, cohort: best.e.cohort, n: best.emb.x.length };
+    scores.forEach(([a, b], i) => pca.push({ model: m, pc1: a, pc2: b, label: labelName(best!.emb.label[i], classNames) }));
   }
 
   const curves: Analysis['curves'] = [];
@@ -147,7 +155,7 @@ export function analyze(inp: ReportInputs, classNames?: string[]): Analysis {
       if (Number.isFinite(row.val_loss)) curves.push({ model: t.model, fold: t.fold, epoch, series: 'validation loss', value: row.val_loss });
     }
   }
-  return { models, fracs, cohorts, nClasses, groups, comparisons, roc, confidence, pca, pcaExplained, ovr, curves, focus, classNames: classNames ?? Array.from({ length: nClasses }, (_, c) => `class ${c}`) };
+  return { models, fracs, cohorts, nClasses, groups, comparisons, roc, confidence, pca, pcaExplained, pcaSource, ovr, curves, focus, classNames: classNames ?? Array.from({ length: nClasses }, (_, c) => `class ${c}`) };
 }
 
 function labelName(v: string, names?: string[]): string {

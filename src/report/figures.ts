@@ -142,7 +142,12 @@ export async function buildFigures(a: Analysis): Promise<Figure[]> {
   figs.push({
     id: 'embedding_pca',
     title: 'Slide embeddings (PCA), coloured by label',
-    caption: `First two principal components of the attention-pooled slide representations of one fold model (fold 0, ${focusNote}). ${Object.entries(a.pcaExplained).map(([m, e]) => `${prettyModel(m)}: PC1 ${(e[0] * 100).toFixed(0)} %, PC2 ${(e[1] * 100).toFixed(0)} % of variance`).join('; ')}.`,
+    caption: `First two principal components of the attention-pooled slide representations computed by one fold model per panel (each fold model has its own representation space; training fraction ${pct(a.focus.frac)}). ${Object.entries(a.pcaExplained)
+      .map(([m, e]) => {
+        const src = a.pcaSource[m];
+        return `${prettyModel(m)}: fold ${src.fold}, ${src.cohort === 'test' ? 'its test set' : `cohort ${src.cohort}`}, ${src.n} slides; PC1 ${(e[0] * 100).toFixed(0)} %, PC2 ${(e[1] * 100).toFixed(0)} % of variance`;
+      })
+      .join('; ')}.`,
     spec: a.pca.length
       ? {
           data: { values: a.pca.map((p) => ({ ...p, model: prettyModel(p.model) })) },
