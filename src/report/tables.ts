@@ -76,7 +76,8 @@ export function buildTables(a: Analysis, inp: ReportInputs): Table[] {
     csvHead: ['model', 'frac', 'cohort', 'accuracy_mean', 'accuracy_sd', 'balanced_accuracy_mean', 'balanced_accuracy_sd'],
     csvRows: a.groups.map((g) => [g.model, g.frac, g.cohort, g.accuracy.mean, g.accuracy.sd, g.balancedAccuracy.mean, g.balancedAccuracy.sd]),
   });
-  return t;
+  // An empty table (e.g. nothing evaluated yet) says nothing; the run summary explains why.
+  return t.filter((x) => x.rows.length > 0);
 }
 
 const csvCell = (v: string | number | undefined) => {
