@@ -23,7 +23,7 @@ const probe = join(dir, 'probe-kind.mjs');
 // A heavy stage that proves where it ran: it logs its Slurm job id, streams progress and a metric,
 // can fail with a slide-naming error, and can run long enough to be interrupted.
 writeFileSync(probe, `
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 export default {
   kind: 'slurm_probe', version: '1', heavy: true,
@@ -37,6 +37,8 @@ export default {
       ctx.progress(i, steps, 'step');
     }
     if (params.fail) throw new Error(params.fail);
+    // Fails on its first attempt only: the marker file outlives the attempt's temp dir.
+    if (params.flaky && !existsSync(params.flaky)) { writeFileSync(params.flaky, 'seen'); throw new Error('transient failure'); }
     const text = prev + params.text + '\\n';
     ctx.metric('chars', text.length, 1);
     writeFileSync(join(ctx.outDir, 'out.txt'), text);
@@ -157,4 +159,24 @@ test('interrupting a run cancels its Slurm job and leaves no cache entry', { ski
   const store = new CacheStore(plan.cacheRoot);
   assert.equal(store.entries().length, 0);
   assert.deepEqual(readdirSync(store.tmpRoot).filter((f) => !f.startsWith('.')), []);
+});
+
+test('resources.retries resubmits a failed stage as a new Slurm job', { skip }, async () => {
+  const { planDecls, executePlan, CacheStore } = await load();
+  const root = join(dir, 'runs-retry');
+  const marker = join(dir, 'flaky-marker');
+  const decls: StageDecl[] = [{ id: 'probe/flaky', kind: 'slurm_probe', params: { text: 'f', flaky: marker }, inputs: {} }];
+  const plan = await planDecls(decls, { root, experiment: 'slurm-retry' });
+  const r = await executePlan({ plan, resources: { ...resources, retries: 1 }, progress: 'none' });
+  assert.equal(r.record.status, 'succeeded', JSON.stringify(r.record.stages));
+  assert.equal(r.record.stages[0].attempts, 2);
+  const files = readdirSync(join(r.runDir, 'slurm'));
+  const statuses = files.filter((f) => f.endsWith('.status.json')).sort();
+  assert.equal(statuses.length, 2, files.join(' '));
+  // probe_flaky.a<attempt>.<jobid>.status.json: attempt 1 failed, attempt 2 (another job) succeeded.
+  const byAttempt = statuses.map((f) => ({ attempt: /\.a(\d+)\./.exec(f)![1], ...JSON.parse(readFileSync(join(r.runDir, 'slurm', f), 'utf8')) }));
+  assert.deepEqual(byAttempt.map((x) => [x.attempt, x.exit]), [['1', 1], ['2', 0]]);
+  assert.notEqual(byAttempt[0].job, byAttempt[1].job, 'two distinct jobs');
+  const store = new CacheStore(plan.cacheRoot);
+  assert.ok(store.verify('slurm_probe', plan.stages[0].key).ok);
 });
