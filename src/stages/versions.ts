@@ -18,6 +18,4 @@ export const stageMeta: Record<string, { version: string; heavy: boolean }> = {
   patch: { version: '1', heavy: false },
   extract: { version: '1', heavy: true },
   'wsi-dataset': { version: '1', heavy: false },
-  segment: { version: '1', heavy: false }, patch: { version: '1', heavy: false }, extract: { version: '1', heavy: true }, 'wsi-dataset': { version: '1', heavy: false },
-  report: { version: '1', heavy: false },
 };
