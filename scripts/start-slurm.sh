@@ -19,7 +19,7 @@ MUNGE_PID=/run/munge/munged.pid
 TIMEOUT="${MILFLOW_SLURM_START_TIMEOUT:-60}"
 
 say() { echo "start-slurm: $*"; }
-die() { echo "start-slurm: error: $*" >&2; exit "${2:-1}"; }
+die() { printf 'start-slurm: error: %b\n' "$1" >&2; exit "${2:-1}"; }
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
