@@ -87,10 +87,10 @@ export class Pusher {
     const parent = await this.ensureParent(start);
     const startTimes = new Map<string, string>();
     for (const e of events) if (e.type === 'stage-start' && !startTimes.has(e.id)) startTimes.set(e.id, e.time);
-    const labels = new Map(start.stages.map((st) => [st.id, st.labels ?? {}]));
+    const planned = new Map(start.stages.map((st) => [st.id, st]));
     for (const end of stageEnds(events)) {
       if (end.status === 'skipped') continue;
-      await this.pushStage(start, parent, end, startTimes.get(end.id), labels.get(end.id) ?? {});
+      await this.pushStage(start, parent, end, startTimes.get(end.id), planned.get(end.id)?.labels ?? {}, planned.get(end.id)?.reason);
     }
     const runEnd = events.find((e): e is Extract<RunEvent, { type: 'run-end' }> => e.type === 'run-end');
     if (runEnd) await this.finishParent(parent, runEnd);
@@ -154,6 +154,7 @@ export class Pusher {
           'milflow.spec_hash': start.specHash,
           'milflow.version': start.milflowVersion,
           'milflow.stages_planned': String(start.stages.length),
+          'mlflow.note.content': (this.o.spec as { description?: string } | undefined)?.description,
           'mlflow.source.name': 'milflow',
           'mlflow.source.type': 'LOCAL',
         }),
@@ -171,7 +172,7 @@ export class Pusher {
     this.o.save();
   }
 
-  private async pushStage(start: RunStart, parent: PushedRun, end: StageEnd, startedAt: string | undefined, labels: Record<string, string | number>): Promise<void> {
+  private async pushStage(start: RunStart, parent: PushedRun, end: StageEnd, startedAt: string | undefined, labels: Record<string, string | number>, reason?: string): Promise<void> {
     const manifest = readManifest(end.manifestPath);
     const reused = end.status === 'cached';
     const t0 = startedAt ? ms(startedAt) : ms(end.time) - Math.round((end.seconds ?? 0) * 1000);
@@ -201,6 +202,7 @@ export class Pusher {
         'milflow.device': manifest?.device ? `${manifest.device.kind}:${manifest.device.index}` : undefined,
         'milflow.host': manifest?.host,
         'milflow.error': end.error,
+        'milflow.reason': reason,
         'milflow.reused_from_run_id': reused ? end.producedByRunId : undefined,
       };
       for (const [k, v] of Object.entries(allLabels)) tags[k] = String(v);

@@ -90,6 +90,7 @@ test('parent run, one child per executed stage, per-epoch history, reused childr
   assert.equal(tag(train, 'frac'), '0.5');
   assert.equal(tag(train, 'model'), 'clam_sb');
   assert.equal(tag(train, 'milflow.engine'), 'native-openblas');
+  assert.equal(tag(train, 'milflow.reason'), 'new');
   assert.match(tag(train, 'milflow.cache_key')!, /^[0-9a-f]{16}$/);
   const hist = await client.getMetricHistory(train.info.run_id, 'val_loss');
   assert.deepEqual(hist.map((m) => m.step), [0, 1, 2, 3, 4]);
