@@ -25,7 +25,16 @@ function fail(cmd: string, args: string[], r: CmdResult): never {
 export async function sbatch(args: string[], scriptPath: string): Promise<string> {
   const full = ['--parsable', ...args, scriptPath];
   const r = await runCmd('sbatch', full);
-  if (r.code !== 0) fail('sbatch', full, r);
+  if (r.code !== 0) {
+    if (/node configuration is not available|Invalid generic resource|gres/i.test(r.stderr)) {
+      r.stderr = `${r.stderr.trim()} — no node offers what resources.slurm asks for (mem, cpus_per_task, gres); compare with: sinfo -N -o '%N %c %m %G'`;
+    } else if (/invalid partition/i.test(r.stderr)) {
+      r.stderr = `${r.stderr.trim()} — resources.slurm.partition; partitions here: sinfo -s`;
+    }
+    // The script records the full sbatch command line (see jobScript); the message gives the reason.
+    const why = r.code === 127 ? 'command not found (is slurm-wlm installed? scripts/setup-slurm.sh)' : r.stderr.trim().split('\n').map((l) => l.replace(/^sbatch: error: /, '')).join('; ');
+    throw new Error(`sbatch ${scriptPath} failed: ${why}`);
+  }
   // --parsable prints "jobid" or "jobid;cluster".
   const id = r.stdout.trim().split(';')[0];
   if (!/^\d+$/.test(id)) throw new Error(`sbatch printed no job id: '${r.stdout.trim()}'`);

@@ -102,7 +102,7 @@ export function sbatchArgs(stageId: string, opts: SlurmOptions, paths: { stdout:
  * The batch script: run the worker, then record its exit code atomically in the status file.
  * `statusPath` contains `%j`, replaced by the job id when the job runs.
  */
-export function jobScript(spec: SlurmJobSpec, statusPath: string): string {
+export function jobScript(spec: SlurmJobSpec, statusPath: string, sbatchArgv: string[] = []): string {
   const env = Object.entries(spec.env ?? {})
     .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
     .map(([k, v]) => `export ${k}=${q(v)}`);
@@ -114,6 +114,7 @@ export function jobScript(spec: SlurmJobSpec, statusPath: string): string {
   return [
     '#!/bin/bash',
     `# milflow stage ${spec.stageId} (attempt ${spec.attempt ?? 1}), submitted from ${hostname()} at ${new Date().toISOString()}`,
+    ...(sbatchArgv.length ? [`# submitted as: sbatch ${sbatchArgv.map(q).join(' ')} <this file>`] : []),
     ...env,
     `cd ${q(spec.cwd)} || { ${status('126')}; exit 126; }`,
     'echo "milflow: slurm job ${SLURM_JOB_ID:-?} on $(hostname), cpus ${SLURM_CPUS_PER_TASK:-?}" >&2',
@@ -215,10 +216,11 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
   // %j: Slurm puts the job id in the log names, so every attempt's logs are kept and traceable.
   const stdoutTpl = join(spec.logDir, `${stem}.%j.out`);
   const stderrTpl = join(spec.logDir, `${stem}.%j.err`);
-  writeFileSync(scriptPath, jobScript(spec, statusTpl), { mode: 0o755 });
+  const args = sbatchArgs(spec.stageId, opts, { stdout: stdoutTpl, stderr: stderrTpl, cwd: spec.cwd });
+  writeFileSync(scriptPath, jobScript(spec, statusTpl, args), { mode: 0o755 });
 
   const submitted = Date.now();
-  const jobId = await sbatch(sbatchArgs(spec.stageId, opts, { stdout: stdoutTpl, stderr: stderrTpl, cwd: spec.cwd }), scriptPath);
+  const jobId = await sbatch(args, scriptPath);
   const stdoutPath = stdoutTpl.replace('%j', jobId);
   const stderrPath = stderrTpl.replace('%j', jobId);
   const statusPath = statusTpl.replace('%j', jobId);
