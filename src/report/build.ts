@@ -95,7 +95,7 @@ h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.3rem;margin-top:2.4rem;bo
 h3{font-size:1.08rem;margin:1.6rem 0 .3rem}.sub{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:.5rem 0 .3rem;font-size:.92rem}
 th,td{border-bottom:1px solid #e2e2e2;padding:.3rem .7rem;text-align:left;vertical-align:top}
-th{background:#f4f6f8;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f4f6f8;font-weight:600}td{white-space:nowrap}.num{text-align:right;font-variant-numeric:tabular-nums}
 .caption{color:#444;font-size:.9rem;max-width:900px}.kv th{background:none;font-weight:600;width:11rem}
 figure{margin:1.2rem 0 2rem}figure svg{max-width:100%;height:auto}figcaption{font-size:.9rem;color:#444;max-width:900px}
 .fail{color:#a4161a}.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin:0 .3em 0 .8em;vertical-align:-.05em}

@@ -92,5 +92,12 @@ export const tableMd = (t: Table) =>
   [`| ${t.head.map(mdCell).join(' | ')} |`, `| ${t.head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...t.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`)].join('\n');
 
 export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-export const tableHtml = (t: Table) =>
-  `<table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows.map((r) => `<tr>${r.map((c, i) => `<td${i && /^[-–<\d.± %/to]+$/.test(c) ? ' class="num"' : ''}>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+const NUMERIC = /^[-–<\d.± %/to]+$/;
+export function tableHtml(t: Table): string {
+  // A column is right-aligned (header too) when every cell in it is a number-like value.
+  const numeric = t.head.map((_, j) => j > 0 && t.rows.every((r) => NUMERIC.test(r[j])));
+  const cls = (j: number) => (numeric[j] ? ' class="num"' : '');
+  return `<table><thead><tr>${t.head.map((h, j) => `<th${cls(j)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${t.rows
+    .map((r) => `<tr>${r.map((c, j) => `<td${cls(j)}>${esc(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
