@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .description('Write case-level, class-stratified splits (splits_<k>.csv, _bool.csv, _descriptor.csv, leakage.json)')
     .requiredOption('--csv <file>', 'dataset CSV with case_id, slide_id, label')
     .option('--mode <mode>', 'clam (identical to CLAM create_splits_seq.py) | nested | import', 'nested')
-    .option('--folds <k>', 'number of folds', '10')
+    .option('--folds <k>', 'number of folds (default 10; with --mode import: all folds in the directory)')
     .option('--seed <n>', 'random seed', '1')
     .option('--label-frac <f>', 'training fraction in (0, 1]', '1')
     .option('--val-frac <f>', 'validation fraction per class', '0.1')
@@ -29,7 +29,7 @@ export function register(program: Command): void {
       const { slides, classes } = readClamCsv(resolve(o.csv), o.classes ? String(o.classes).split(',') : undefined);
       const folds = makeSplits({
         mode: o.mode, slides, classes,
-        folds: num(o.folds, 'folds'), seed: num(o.seed, 'seed'), labelFrac: num(o.labelFrac, 'label-frac'),
+        folds: o.folds !== undefined ? num(o.folds, 'folds') : o.mode === 'import' ? 0 : 10, seed: num(o.seed, 'seed'), labelFrac: num(o.labelFrac, 'label-frac'),
         valFrac: num(o.valFrac, 'val-frac'), testFrac: num(o.testFrac, 'test-frac'),
         voting: o.voting, importDir: o.importDir ? resolve(o.importDir) : undefined,
       });

@@ -25,8 +25,12 @@ export function makeSplits(a: MakeSplitsArgs): FoldSplit[] {
     if (!a.importDir) throw new Error('splits mode import needs import_dir');
     const files = listSplitFiles(a.importDir);
     const folds = files.map((f) => readSplitsCsv(f));
-    // A partial import directory is allowed to hold more folds than asked for.
-    return a.folds && a.folds < folds.length ? folds.slice(0, a.folds) : folds;
+    // A directory may hold more folds than asked for (the first ones are used), never fewer:
+    // downstream train/evaluate stages exist for every requested fold.
+    if (a.folds && a.folds > folds.length) {
+      throw new Error(`${a.importDir}: holds ${folds.length} split file(s), the experiment asks for ${a.folds} folds`);
+    }
+    return a.folds ? folds.slice(0, a.folds) : folds;
   }
   return generateSplits(a.slides, a.classes, a, a.mode);
 }

@@ -38,7 +38,8 @@ const stage: StageKind<SplitsParams> = {
     const frac = p.frac ?? 1;
     const folds = makeSplits({
       mode, slides, classes,
-      folds: p.folds ?? 10,
+      // import: as many folds as the directory holds unless the spec says how many.
+      folds: p.folds ?? (mode === 'import' ? 0 : 10),
       valFrac: p.val_frac ?? 0.1,
       testFrac: p.test_frac ?? 0.1,
       labelFrac: frac,

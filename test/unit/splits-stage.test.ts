@@ -99,6 +99,9 @@ test('splits stage writes CLAM files + leakage.json; import mode round-trips the
     for (let k = 0; k < 4; k++) {
       assert.equal(readFileSync(join(ctx2.outDir, `splits_${k}.csv`), 'utf8'), readFileSync(join(ctx.outDir, `splits_${k}.csv`), 'utf8'));
     }
+    await assert.rejects(stage.run({ mode: 'import', folds: 5 }, ctxFor(join(tmp, 'e'), ds, { import_dir: ctx.outDir })), /holds 4 split file\(s\), the experiment asks for 5 folds/);
+    const three = await stage.run({ mode: 'import', folds: 3 }, ctxFor(join(tmp, 'f'), ds, { import_dir: ctx.outDir }));
+    assert.equal(three.metrics!.folds, 3);
     // Importing a split with leakage fails and names the case.
     const badDir = join(tmp, 'bad');
     mkdirSync(badDir);
