@@ -164,3 +164,24 @@ test('train stage rejects bad input naming the slide, before writing anything', 
 function ids0(kind: string) {
   return kind === 'badDim' ? 's7_3' : 's7_1';
 }
+
+test('engine selection: MILFLOW_ENGINE=tfjs trains with the tfjs variant and records it', async () => {
+  const { chooseEngine } = await import('../../src/models/engine.ts');
+  const prev = process.env.MILFLOW_ENGINE;
+  try {
+    delete process.env.MILFLOW_ENGINE;
+    assert.equal((await chooseEngine({ kind: 'cpu' })).name, 'native');
+    process.env.MILFLOW_ENGINE = 'bogus';
+    await assert.rejects(chooseEngine(), /MILFLOW_ENGINE must be native, tfjs or auto/);
+    process.env.MILFLOW_ENGINE = 'tfjs';
+    const root = mkdtempSync(join(tmpdir(), 'milflow-train-tfjs-'));
+    const { ds, sp } = await makeDataset(root);
+    const { ctx } = fakeCtx(root, ds, sp);
+    const p = params('mil');
+    p.train.max_epochs = 2;
+    const res = await trainStage.run(p, ctx);
+    assert.match(res.engine!, /^tfjs-/);
+  } finally {
+    if (prev === undefined) delete process.env.MILFLOW_ENGINE; else process.env.MILFLOW_ENGINE = prev;
+  }
+});
