@@ -63,7 +63,7 @@ export async function squeueState(jobId: string): Promise<string | undefined> {
 }
 
 /** Exit code and state from `scontrol show job` (works while the controller remembers the job). */
-export async function scontrolJob(jobId: string): Promise<{ state?: string; exitCode?: number; signal?: number; reason?: string; nodes?: string } | undefined> {
+export async function scontrolJob(jobId: string): Promise<{ state?: string; exitCode?: number; signal?: number; reason?: string; nodes?: string; submitTime?: string; startTime?: string } | undefined> {
   const r = await runCmd('scontrol', ['show', 'job', '-o', jobId]);
   if (r.code !== 0) return undefined;
   const fields = new Map<string, string>();
@@ -78,6 +78,8 @@ export async function scontrolJob(jobId: string): Promise<{ state?: string; exit
     signal: ec && ec[1] !== undefined ? Number(ec[1]) : undefined,
     reason: fields.get('Reason'),
     nodes: fields.get('NodeList'),
+    submitTime: fields.get('SubmitTime'),
+    startTime: fields.get('StartTime'),
   };
 }
 

@@ -310,6 +310,14 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
     }
   }
   const finished = Date.now();
+  let queuedSeconds = ((startedAt ?? finished) - submitted) / 1000;
+  if (startedAt === undefined && !cancelled) {
+    // Ran between two polls: the controller knows when it started (1 s resolution, local time).
+    const sc = await scontrolJob(jobId);
+    const sub = Date.parse(sc?.submitTime ?? '');
+    const start = Date.parse(sc?.startTime ?? '');
+    if (Number.isFinite(sub) && Number.isFinite(start) && start >= sub) queuedSeconds = Math.min(queuedSeconds, (start - sub) / 1000);
+  }
   const result: SlurmJobResult = {
     jobId,
     state,
@@ -321,7 +329,7 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
     scriptPath,
     statusPath,
     seconds: (finished - submitted) / 1000,
-    queuedSeconds: ((startedAt ?? finished) - submitted) / 1000,
+    queuedSeconds,
     host: status?.host,
   };
   if (cancelled) {
