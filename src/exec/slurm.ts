@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import type { Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageResult } from '../stages/types.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
@@ -61,13 +62,6 @@ export interface SlurmJobResult {
   seconds: number;
   queuedSeconds: number;
   host?: string;
-}
-
-export class SlurmJobError extends Error {
-  constructor(message: string, readonly result: SlurmJobResult) {
-    super(message);
-    this.name = 'SlurmJobError';
-  }
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -130,6 +124,8 @@ export function jobScript(spec: SlurmJobSpec, statusPath: string, sbatchArgv: st
 class LineTail {
   private offset = 0;
   private rest = '';
+  // A read may end inside a multi-byte character: the decoder keeps the partial bytes.
+  private decoder = new StringDecoder('utf8');
   constructor(private path: string, private emit: (line: string) => void) {}
   poll(final = false): void {
     if (!existsSync(this.path)) return;
@@ -140,7 +136,7 @@ class LineTail {
         const buf = Buffer.alloc(size - this.offset);
         readSync(fd, buf, 0, buf.length, this.offset);
         this.offset = size;
-        const lines = (this.rest + buf.toString('utf8')).split('\n');
+        const lines = (this.rest + this.decoder.write(buf)).split('\n');
         this.rest = lines.pop() ?? '';
         for (const l of lines) this.emit(l);
       }
