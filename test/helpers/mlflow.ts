@@ -2,7 +2,7 @@
 // integration tests; installs MLflow through scripts/setup-mlflow.sh when needed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -33,6 +33,8 @@ export interface MlflowServer {
   stop(): Promise<void>;
   /** Start again on the same port and store (after stop()). */
   start(): Promise<void>;
+  /** Stop and delete the store. */
+  close(): Promise<void>;
 }
 
 async function waitHealthy(uri: string, proc: ChildProcess, logPath: string, timeoutMs = 120_000): Promise<void> {
@@ -56,7 +58,7 @@ export async function startMlflow(): Promise<MlflowServer> {
   const uri = `http://127.0.0.1:${port}`;
   let proc: ChildProcess | undefined;
   let n = 0;
-  const server: MlflowServer = {
+  const server: Omit<MlflowServer, 'close'> & Partial<Pick<MlflowServer, 'close'>> = {
     uri,
     port,
     dir,
@@ -97,6 +99,10 @@ export async function startMlflow(): Promise<MlflowServer> {
       }
     },
   };
+  server.close = async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
   await server.start();
-  return server;
+  return server as MlflowServer;
 }

@@ -24,7 +24,7 @@ before(async () => {
   client = new MlflowClient(server.uri);
 });
 after(async () => {
-  await server?.stop();
+  await server?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
