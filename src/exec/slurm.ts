@@ -254,13 +254,14 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
       await sleep(pollMs, cancelled ? undefined : spec.signal);
       continue;
     }
-    if (s === undefined && !seen && Date.now() - submitted < 30_000) {
-      // Not listed yet (a controller restart, a query racing the submission): not gone, just unseen.
-      s = state;
-    } else if (s === undefined) {
-      // Aged out of the controller (MinJobAge) between polls: the status file / sacct decide.
+    if (s === undefined) {
+      // Not listed: finished and aged out of the controller (MinJobAge) between polls, when its
+      // status file says so; else, shortly after submission, merely not listed yet (a controller
+      // restart, a query racing the submission); else gone without a trace (sacct may know).
       const st = readStatus(statusPath);
-      state = st ? (st.exit === 0 ? 'COMPLETED' : 'FAILED') : 'UNKNOWN';
+      if (st) state = st.exit === 0 ? 'COMPLETED' : 'FAILED';
+      else if (!seen && Date.now() - submitted < 30_000) s = state;
+      else state = 'UNKNOWN';
     } else if (s !== state || !seen) {
       state = s;
       seen = true;

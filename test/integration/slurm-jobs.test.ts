@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSlurm, nodeGpus, releaseSlurm, skipReason } from '../helpers/slurm.ts';
 import { runSlurmJob, describeSlurmFailure } from '../../src/exec/slurm.ts';
-import { runCmd, scontrolJob, squeueState } from '../../src/exec/slurm-cli.ts';
+import { runCmd, scontrolJob, squeueState, SqueueWatcher, TERMINAL_STATES } from '../../src/exec/slurm-cli.ts';
 
 const h = ensureSlurm();
 const skip = skipReason(h);
@@ -131,4 +131,36 @@ void runSlurmJob({ stageId: 'exit/probe', argv: ['/bin/sleep', '120'], cwd: ${JS
   let st = await squeueState(jobId);
   for (let i = 0; i < 100 && st === 'COMPLETING'; i++) { await new Promise((res) => setTimeout(res, 200)); st = await squeueState(jobId); }
   assert.equal(st, 'CANCELLED');
+});
+
+test('a job the controller has already forgotten (MinJobAge) is judged by its status file', { skip }, async () => {
+  // squeue stops listing finished jobs after MinJobAge; with a long poll interval a job can finish
+  // and vanish between two polls. Simulate that: once the job is done, report it as unknown.
+  class Forgetful extends SqueueWatcher {
+    override async state(jobId: string) {
+      const s = await super.state(jobId);
+      return s && TERMINAL_STATES.has(s) ? undefined : s;
+    }
+  }
+  // And a controller that never lists the job at all (e.g. restarted with a fresh state): the job
+  // is not declared lost while its status file may still come; it comes, and decides.
+  class Blind extends SqueueWatcher {
+    override async state(_jobId: string) { return undefined; }
+  }
+  for (const [code, pause, blind] of [[0, 0.5, 0], [4, 0.5, 0], [5, 1, 1]]) {
+    const t0 = Date.now();
+    const r = await runSlurmJob({
+      stageId: `forgotten/${code}`,
+      argv: ['/bin/bash', '-c', `sleep ${pause}; exit ${code}`],
+      cwd: dir,
+      logDir: join(dir, 'slurm'),
+      options: opts,
+      watcher: blind ? new Blind(100) : new Forgetful(100),
+    });
+    assert.equal(r.source, 'status-file');
+    assert.equal(r.exitCode, code);
+    assert.equal(r.state, code === 0 ? 'COMPLETED' : 'FAILED');
+    assert.equal(r.ok, code === 0);
+    assert.ok(Date.now() - t0 < 20_000, 'no wait for a job that has finished');
+  }
 });
