@@ -230,7 +230,8 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
           store.publish(tmp, {
             kind: s.kind, id: s.id, key: s.key, version, params: s.params, inputs: s.inputs, metrics: result.metrics ?? {},
             summary: result.summary, engine: result.engine, timings: { started: startedAt, finished, seconds: round(seconds) },
-            host: thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
+            // A Slurm job reports the compute node it ran on.
+            host: (result as { slurm?: { host?: string } }).slurm?.host ?? thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
           });
           temps.delete(tmp);
           return { status: 'executed', seconds, engine: result.engine, device: slot, attempts: attempt, manifestPath: store.manifestPath(s.kind, s.key) };
