@@ -16,7 +16,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageResult } from '../stages/types.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
-import { sbatch, scontrolJob, sacctJob, scancel, slurmReachable, SqueueWatcher, TERMINAL_STATES } from './slurm-cli.ts';
+import { runCmd, sbatch, scontrolJob, sacctJob, scancel, slurmReachable, SqueueWatcher, TERMINAL_STATES } from './slurm-cli.ts';
 
 export type SlurmOptions = NonNullable<Resources['slurm']>;
 
@@ -43,6 +43,8 @@ export interface SlurmJobSpec {
   onState?: (jobId: string, state: string) => void;
   /** Shared squeue poller of concurrent jobs (one is made per job otherwise). */
   watcher?: SqueueWatcher;
+  /** sbatch --comment: milflow tags jobs with the stage key and the submitting process. */
+  comment?: string;
 }
 
 export interface SlurmJobResult {
@@ -213,6 +215,7 @@ export async function runSlurmJob(spec: SlurmJobSpec): Promise<SlurmJobResult> {
   const stdoutTpl = join(spec.logDir, `${stem}.%j.out`);
   const stderrTpl = join(spec.logDir, `${stem}.%j.err`);
   const args = sbatchArgs(spec.stageId, opts, { stdout: stdoutTpl, stderr: stderrTpl, cwd: spec.cwd });
+  if (spec.comment) args.push(`--comment=${spec.comment}`);
   writeFileSync(scriptPath, jobScript(spec, statusTpl, args), { mode: 0o755 });
 
   const submitted = Date.now();
@@ -360,6 +363,34 @@ function tsxLoader(): string {
   try { return import.meta.resolve('tsx'); } catch { return 'tsx'; }
 }
 
+/** host/pid of this orchestrator, as tagged on its jobs. */
+const ownerTag = () => `${hostname()}/${process.pid}`;
+
+function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err: any) { return err?.code === 'EPERM'; }
+}
+
+/**
+ * Cancels jobs computing this stage key for a milflow run on this host that no longer exists
+ * (killed with SIGKILL, machine reset): nobody would publish their output, and they would hold
+ * the cluster's resources while this run computes the stage again. Jobs of live runs, and of runs
+ * on other hosts (whose liveness cannot be checked from here), are left alone.
+ */
+async function cancelOrphans(key: string): Promise<string[]> {
+  const r = await runCmd('squeue', ['-h', '--me', '-t', 'PENDING,RUNNING,CONFIGURING', '-o', '%i|%k']);
+  if (r.code !== 0) return [];
+  const host = hostname();
+  const out: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const [id, comment] = line.trim().split('|');
+    const m = /^milflow key=(\S+) run=(\S+)\/(\d+)$/.exec(comment ?? '');
+    if (!id || !m || m[1] !== key || m[2] !== host || Number(m[3]) === process.pid || pidAlive(Number(m[3]))) continue;
+    await scancel(id).catch(() => undefined);
+    out.push(id);
+  }
+  return out;
+}
+
 /** The device a Slurm job gets: its GPU (if gres asks for one; Slurm sets CUDA_VISIBLE_DEVICES) and its CPUs. */
 export function slurmDevice(opts: SlurmOptions = {}): DeviceSlot {
   const gpu = /(^|,)gpu(:|$)/.test(opts.gres ?? '');
@@ -410,7 +441,11 @@ export async function runStageOnSlurm(req: SlurmStageRequest): Promise<SlurmStag
     ...(slurmDevice(opts).kind === 'cpu' ? { CUDA_VISIBLE_DEVICES: '' } : {}),
     ...req.env,
   };
+  for (const o of await cancelOrphans(req.job.key)) {
+    req.onMessage?.({ t: 'log', message: `cancelled slurm job ${o}: left computing this stage by a milflow run that died` });
+  }
   const r = await runSlurmJob({
+    comment: `milflow key=${req.job.key} run=${ownerTag()}`,
     stageId: req.job.id,
     attempt: req.attempt,
     argv: [process.execPath, '--import', tsxLoader(), WORKER, jobFile, resultTpl],

@@ -180,3 +180,41 @@ test('resources.retries resubmits a failed stage as a new Slurm job', { skip }, 
   const store = new CacheStore(plan.cacheRoot);
   assert.ok(store.verify('slurm_probe', plan.stages[0].key).ok);
 });
+
+test('a rerun after the orchestrator was SIGKILLed cancels the job it left behind', { skip }, async () => {
+  const { runStageOnSlurm } = await import('../../src/exec/slurm.ts');
+  const outDir = mkdtempSync(join(dir, 'orphan-out-'));
+  const job = {
+    id: 'probe/orphan', kind: 'slurm_probe', key: 'orphan-key-' + process.pid, params: { text: 'o', sleep: 120 }, outDir,
+    inputs: {}, externals: {}, device: { kind: 'cpu' as const, index: 0, threads: 1 }, version: '1', modules: { slurm_probe: probe },
+  };
+  const child = join(dir, 'orphan-child.mts');
+  writeFileSync(child, `
+import { runStageOnSlurm } from ${JSON.stringify(new URL('../../src/exec/slurm.ts', import.meta.url).pathname)};
+await runStageOnSlurm({ job: ${JSON.stringify(job)}, runDir: ${JSON.stringify(join(dir, 'orphan-run-1'))}, slurm: ${JSON.stringify(resources.slurm)},
+  onJob: (id, st) => { if (st === 'RUNNING') console.log('job ' + id); } });
+`);
+  // The first orchestrator: killed with SIGKILL (no exit hook, no scancel) once its job runs.
+  const { spawn } = await import('node:child_process');
+  const p = spawn(process.execPath, ['--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const orphan = await new Promise<string>((res, rej) => {
+    let buf = '';
+    p.stdout.on('data', (d) => { buf += d; const m = /job (\d+)/.exec(buf); if (m) res(m[1]); });
+    p.on('exit', (c) => rej(new Error(`child exited ${c} before its job ran`)));
+  });
+  p.kill('SIGKILL');
+  await new Promise((res) => p.once('exit', res));
+  assert.equal(await squeueState(orphan), 'RUNNING', 'the orphan outlives its orchestrator');
+
+  // The rerun of the same stage (same key) cancels it before submitting its own job.
+  const logs: string[] = [];
+  const r = await runStageOnSlurm({
+    job: { ...job, params: { text: 'o' } }, runDir: join(dir, 'orphan-run-2'), slurm: resources.slurm,
+    onMessage: (m) => { if (m.t === 'log') logs.push(m.message); },
+  });
+  assert.ok(r.slurm.jobId !== orphan);
+  assert.ok(logs.some((l) => l.includes(`cancelled slurm job ${orphan}`)), logs.join('\n'));
+  let st = await squeueState(orphan);
+  for (let i = 0; i < 100 && st === 'COMPLETING'; i++) { await new Promise((res) => setTimeout(res, 200)); st = await squeueState(orphan); }
+  assert.equal(st, 'CANCELLED');
+});
