@@ -32,7 +32,7 @@ export function releaseSlurm(h: SlurmHandle): void {
 export function skipReason(h: SlurmHandle): string | undefined {
   if (h.ok) return undefined;
   const why = `Slurm unavailable: ${h.reason}`;
-  console.log(`# skipped: ${why}`);
+  console.log(`skipped: ${why}`);
   return why;
 }
 

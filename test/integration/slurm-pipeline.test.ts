@@ -19,7 +19,7 @@ let skip = skipReason(h);
 const missing = ['dataset', 'splits', 'train'].filter((k) => !stageKinds().includes(k));
 if (!skip && missing.length) {
   skip = `stage kinds not registered in this build: ${missing.join(', ')}`;
-  console.log(`# skipped: ${skip}`);
+  console.log(`skipped: ${skip}`);
 }
 after(() => releaseSlurm(h));
 
@@ -93,7 +93,7 @@ test('a real spec runs its heavy stages as Slurm jobs; outputs verify; a rerun i
     const csv = readFileSync(join(store.entryDir('evaluate', s.key), 'predictions.csv'), 'utf8').trim().split('\n');
     assert.ok(csv.length >= 2 && /slide_id/.test(csv[0]), `${s.id}: predictions.csv has a header and rows`);
   }
-  console.log(`# slurm pipeline: ${rec.stages.length} stages, ${jobIds.length} slurm jobs, ${seconds.toFixed(1)} s`);
+  console.log(`slurm pipeline: ${rec.stages.length} stages, ${jobIds.length} slurm jobs, ${seconds.toFixed(1)} s`);
 
   // Rerun: nothing to execute, nothing submitted.
   const second = milflow('run', specPath);
