@@ -1,20 +1,42 @@
 // Fused elementwise kernels of the native engine. Each is a small standalone function over
 // typed arrays: V8 optimises these far better than the same loops inlined in a large method
-// (measured 4x on the gated-attention loop). tanh and the sigmoid each cost one Math.exp.
+// (measured 4x on the gated-attention loop). tanh is a rational approximation accurate to
+// 2.6e-7 absolute (float32 level; 3 ns against 11 ns via exp), sigmoid(x) = (1 + tanh(x/2)) / 2.
 
-/** Uniform 32-bit draws for dropout masks: keep a unit when draw < keepThreshold(p). */
+/** Dropout draws are 16-bit uniforms: keep a unit when draw < keepThreshold(p) (p is
+ * resolved to 1/65536; 0.25 is exact). */
 export function keepThreshold(p: number): number {
-  return Math.min(4294967295, Math.round((1 - p) * 4294967296));
+  return Math.min(65536, Math.round((1 - p) * 65536));
+}
+
+const TANH_CLAMP = 7.90531110763549805;
+
+/** tanh with float32 accuracy (|error| ≤ 2.6e-7): odd rational minimax approximation. */
+export function ftanh(x: number): number {
+  if (x > TANH_CLAMP) x = TANH_CLAMP;
+  else if (x < -TANH_CLAMP) x = -TANH_CLAMP;
+  const x2 = x * x;
+  let p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13;
+  p = x2 * p - 8.60467152213735e-11;
+  p = x2 * p + 5.12229709037114e-8;
+  p = x2 * p + 1.48572235717979e-5;
+  p = x2 * p + 6.37261928875436e-4;
+  p = x2 * p + 4.89352455891786e-3;
+  let q = x2 * 1.19825839466702e-6 + 1.18534705686654e-4;
+  q = x2 * q + 2.268434632439e-3;
+  q = x2 * q + 4.89352518554385e-3;
+  return (x * p) / q;
 }
 
 /** H = drop(relu(H + b)) in place over [n, H]; rnd holds n·H draws (null: no dropout). */
-export function biasReluDrop(H: Float32Array, n: number, Hd: number, P: Float32Array, b: number, rnd: Uint32Array | null, thr: number, scale: number): void {
+export function biasReluDrop(H: Float32Array, n: number, Hd: number, P: Float32Array, b: number, rnd: Uint16Array | null, thr: number, scale: number): void {
   if (rnd) {
     for (let i = 0; i < n; i++) {
       const o = i * Hd;
       for (let j = 0; j < Hd; j++) {
         const v = H[o + j] + P[b + j];
-        H[o + j] = v > 0 && rnd[o + j] < thr ? v * scale : 0;
+        // arithmetic rather than && keeps the random keep/drop off the branch predictor
+        H[o + j] = (v > 0 ? v : 0) * (+(rnd[o + j] < thr) * scale);
       }
     }
   } else {
@@ -35,7 +57,7 @@ export function biasReluDrop(H: Float32Array, n: number, Hd: number, P: Float32A
  */
 export function gatedForward(
   Z: Float32Array, n: number, D: number, P: Float32Array, bab: number, Wc: number, bc: number, K: number,
-  Araw: Float32Array, mask: Uint8Array | null, rnd: Uint32Array | null, thr: number, scale: number,
+  Araw: Float32Array, mask: Uint8Array | null, rnd: Uint16Array | null, thr: number, scale: number,
 ): void {
   const D2 = 2 * D;
   if (K === 1) {
@@ -44,8 +66,8 @@ export function gatedForward(
       const o = i * D2;
       let acc = 0;
       for (let d = 0; d < D; d++) {
-        let ta = 1 - 2 / (Math.exp(2 * (Z[o + d] + P[bab + d])) + 1);
-        let sb = 1 / (1 + Math.exp(-(Z[o + D + d] + P[bab + D + d])));
+        let ta = ftanh(Z[o + d] + P[bab + d]);
+        let sb = 0.5 * ftanh(0.5 * (Z[o + D + d] + P[bab + D + d])) + 0.5;
         if (rnd !== null && mask !== null) {
           const ka = rnd[o + d] < thr, kb = rnd[o + D + d] < thr;
           mask[o + d] = ka ? 1 : 0;
@@ -66,8 +88,8 @@ export function gatedForward(
     const o = i * D2;
     acc.fill(0);
     for (let d = 0; d < D; d++) {
-      let ta = 1 - 2 / (Math.exp(2 * (Z[o + d] + P[bab + d])) + 1);
-      let sb = 1 / (1 + Math.exp(-(Z[o + D + d] + P[bab + D + d])));
+      let ta = ftanh(Z[o + d] + P[bab + d]);
+      let sb = 0.5 * ftanh(0.5 * (Z[o + D + d] + P[bab + D + d])) + 0.5;
       if (rnd !== null && mask !== null) {
         const ka = rnd[o + d] < thr, kb = rnd[o + D + d] < thr;
         mask[o + d] = ka ? 1 : 0;

@@ -53,3 +53,10 @@ export function fillUint32(rng: Rng, out: Uint32Array, count: number): void {
   }
   (rng as unknown as { s: number }).s = s;
 }
+
+/** count uniform 16-bit draws (two per 32-bit draw, low half first) into out (4-byte aligned). */
+export function fillUint16(rng: Rng, out: Uint16Array, count: number): void {
+  if (out.byteOffset % 4 !== 0) throw new Error('fillUint16 needs a 4-byte aligned buffer');
+  const words = new Uint32Array(out.buffer, out.byteOffset, Math.ceil(count / 2));
+  fillUint32(rng, words, words.length);
+}

@@ -8,7 +8,7 @@
 // holding ta = drop(tanh(Za)) in columns [0,D) and sb = drop(sigm(Zb)) in [D,2D),
 // A_raw [K,N] = Wc (ta⊙sb)ᵀ + bc, A = softmax_N(A_raw), M = A H [K,512].
 import { blas, type Blas } from '../engine/blas.ts';
-import { Rng, fillUint32 } from '../engine/rng.ts';
+import { Rng, fillUint16 } from '../engine/rng.ts';
 import { biasReluDrop, colSum, gatedBackward, gatedForward, keepThreshold, reluBackward } from '../engine/kernels.ts';
 import { HIDDEN, isAttention, isClam, milBinary, type ModelConfig } from './config.ts';
 import { layout, type Layout } from './params.ts';
@@ -151,7 +151,7 @@ export class NativeModel {
   private Z = new Float32Array(0);
   private dH = new Float32Array(0);
   private maskA = new Uint8Array(0);
-  private rnd = new Uint32Array(0);
+  private rnd = new Uint16Array(0);
   private Araw = new Float32Array(0);
   private A = new Float32Array(0);
   private dA = new Float32Array(0);
@@ -193,10 +193,10 @@ export class NativeModel {
     this.cap = cap;
   }
 
-  /** count uniform 32-bit draws from rng, in a reused buffer. */
-  private draws(count: number, rng: Rng): Uint32Array {
-    if (this.rnd.length < count) this.rnd = new Uint32Array(Math.max(count, this.cap * 2 * Math.max(this.lay.D, HIDDEN / 2)));
-    fillUint32(rng, this.rnd, count);
+  /** count uniform 16-bit draws from rng, in a reused buffer. */
+  private draws(count: number, rng: Rng): Uint16Array {
+    if (this.rnd.length < count) this.rnd = new Uint16Array(2 * Math.ceil(Math.max(count, this.cap * 2 * Math.max(this.lay.D, HIDDEN / 2)) / 2));
+    fillUint16(rng, this.rnd, count);
     return this.rnd;
   }
 
@@ -205,7 +205,7 @@ export class NativeModel {
     this.cap = 0;
     this.H = this.Z = this.dH = this.Araw = this.A = this.dA = new Float32Array(0);
     this.maskA = new Uint8Array(0);
-    this.rnd = new Uint32Array(0);
+    this.rnd = new Uint16Array(0);
     this.last = null;
   }
 

@@ -45,13 +45,20 @@ function gradCheck(cfg: ModelConfig, label: number, n: number) {
     }
     // the first layer feeds every ReLU: a small step keeps the difference off the kinks
     const h = v.offset < lay.views[2].offset ? 3e-5 : 3e-4;
-    const pp = p0.slice(), pm = p0.slice();
-    for (let i = 0; i < v.size; i++) { pp[v.offset + i] += h * vdir[i]; pm[v.offset + i] -= h * vdir[i]; }
-    const fd = (loss(pp) - loss(pm)) / (2 * h);
-    const scale = Math.max(Math.abs(fd), Math.abs(gv), 1e-3);
+    const at = (step: number) => {
+      const q = p0.slice();
+      for (let i = 0; i < v.size; i++) q[v.offset + i] += step * vdir[i];
+      return loss(q);
+    };
+    const f0 = loss(p0);
+    const fdAt = (step: number) => (at(step) - at(-step)) / (2 * step);
     // float32 loss noise (~1e-7) over the small first-layer step gives ~2e-3 absolute slack
     const slack = h < 1e-4 ? 3e-3 : 0;
-    assert.ok(Math.abs(fd - gv) < 3e-2 * scale + slack, `${cfg.type} ${v.name}: finite difference ${fd} vs backward ${gv}`);
+    const ok = (fd: number) => Math.abs(fd - gv) < 3e-2 * Math.max(Math.abs(fd), Math.abs(gv), 1e-3) + slack;
+    // The smooth-SVM → hinge switch (gap ≥ ln 1000) and top-k re-selection are genuine jumps of
+    // the loss; when a central step straddles one, one of the one-sided differences does not.
+    const fds = [fdAt(h), (at(h) - f0) / h, (f0 - at(-h)) / h];
+    assert.ok(fds.some(ok), `${cfg.type} ${v.name}: finite differences ${fds.join(', ')} vs backward ${gv}`);
     checked++;
   });
   assert.ok(checked >= 4);

@@ -4,7 +4,7 @@
 // optimiser, checkpoints and the training loop are shared with the native engine. Dropout
 // masks are drawn from the rng in the same order as the native engine, so both engines give
 // the same training trajectory up to float rounding.
-import { fillUint32, type Rng } from '../../engine/rng.ts';
+import { fillUint16, type Rng } from '../../engine/rng.ts';
 import { keepThreshold } from '../../engine/kernels.ts';
 import { HIDDEN, isAttention, isClam, milBinary, type ModelConfig } from '../config.ts';
 import { layout, type Layout } from '../params.ts';
@@ -61,15 +61,15 @@ export class TfjsModel {
     const Hd = HIDDEN, D = this.lay.D, D2 = 2 * D;
     let mH: Float32Array | null = null, mA: Float32Array | null = null, mB: Float32Array | null = null;
     if (dropout > 0) {
-      const r = new Uint32Array(n * Hd);
-      fillUint32(rng!, r, n * Hd);
+      const r = new Uint16Array(n * Hd + 1);
+      fillUint16(rng!, r, n * Hd);
       const thr = keepThreshold(dropout), s = 1 / (1 - dropout);
       mH = new Float32Array(n * Hd);
       for (let i = 0; i < n * Hd; i++) mH[i] = r[i] < thr ? s : 0;
     }
     if (attnDrop > 0) {
-      const r = new Uint32Array(n * D2);
-      fillUint32(rng!, r, n * D2);
+      const r = new Uint16Array(n * D2 + 1);
+      fillUint16(rng!, r, n * D2);
       const thr = keepThreshold(attnDrop), s = 1 / (1 - attnDrop);
       mA = new Float32Array(n * D);
       mB = new Float32Array(n * D);
