@@ -48,3 +48,13 @@ test('milflow infer: bad input is a clear error naming the bag', { skip: !have }
   assert.throws(() => milflow('infer', '--weights', w, '--bag', join(dir, 'clam_sb_binary.bag.h5'), '--label', '7'), /clam_sb_binary\.bag\.h5: label '7' is outside the label map/);
   assert.throws(() => milflow('infer', '--weights', w, '--bag', join(dir, 'clam_sb_binary.bag.h5'), '--n-classes', '3'), /the weights have 2 classes, not 3/);
 });
+
+test('without OpenBLAS (MILFLOW_BLAS=js) the pure-TS engine gives the same numbers', { skip: !have }, () => {
+  const ex = JSON.parse(readFileSync(join(dir, 'clam_sb_binary.expected.json'), 'utf8'));
+  const out = JSON.parse(execFileSync(process.execPath, [join(root, 'bin/milflow.mjs'), 'infer', '--weights', join(dir, 'clam_sb_binary.weights.safetensors'),
+    '--bag', join(dir, 'clam_sb_binary.bag.h5'), '--label', '1', '--json'], { encoding: 'utf8', env: { ...process.env, MILFLOW_BLAS: 'js', MILFLOW_ENGINE: 'native' } }));
+  assert.equal(out.engine, 'native-js');
+  ex.logits.forEach((v: number, i: number) => assert.ok(Math.abs(out.logits[i] - v) < 1e-5));
+  ex.A_raw.forEach((v: number, i: number) => assert.ok(Math.abs(out.A_raw[i] - v) < 1e-5));
+  assert.ok(Math.abs(out.instance_loss_svm - ex.instance_loss_svm) < 1e-5);
+});
