@@ -1,6 +1,7 @@
 // A minimal ONNX (protobuf) writer: enough to build small test encoders in-process, with no
 // download and no protobuf dependency. Field numbers follow onnx.proto (ModelProto, GraphProto,
 // NodeProto, TensorProto, ValueInfoProto, AttributeProto).
+import { mulberry32 as rng } from '../datasets/prng.ts';
 
 class Pb {
   private parts: Uint8Array[] = [];
@@ -129,17 +130,6 @@ export function encodeOnnxModel(g: { name: string; nodes: OnnxNode[]; initialize
     .finish();
 }
 
-/** mulberry32: a tiny seeded PRNG so the same seed gives the same encoder bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface TinyEncoderOptions {
   /** Input side (square RGB). */

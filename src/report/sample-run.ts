@@ -9,6 +9,7 @@ import type { RunEvent } from '../exec/events.ts';
 import type { Manifest } from '../stages/types.ts';
 import { summarize, jsonSafe, comparePredictions } from '../stats/summary.ts';
 import type { Predictions } from '../stats/metrics.ts';
+import { mulberry32 as rng } from '../datasets/prng.ts';
 
 export interface SampleRunOptions {
   root: string; // output root (holds cache/ and <experiment>/)
@@ -27,16 +28,6 @@ export interface SampleRunOptions {
   seed?: number;
 }
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 const predCsv = (p: Predictions) =>
   ['slide_id,Y,Y_hat,' + Array.from({ length: p.nClasses }, (_, c) => `p_${c}`).join(','), ...p.slide_id.map((s, i) => [s, p.y[i], p.y_hat[i], ...p.prob[i].map((v) => v.toFixed(6))].join(','))].join('\n') + '\n';

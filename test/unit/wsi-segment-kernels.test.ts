@@ -5,17 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadCv } from '../../src/wsi/cv.ts';
 import { saturation, saturationFromArgb, medianThreshold } from '../../src/wsi/saturation.ts';
+import { mulberry32 as rng } from '../../src/datasets/prng.ts';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('saturation equals OpenCV RGB2HSV S for every (max, min) pair and random pixels', async () => {
   const { cv } = await loadCv();
