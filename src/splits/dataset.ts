@@ -1,7 +1,7 @@
 // Reading the slide list: the dataset stage's slides.csv (+ dataset.json for class names),
 // or a user's CLAM dataset CSV (case_id, slide_id, label) for the standalone CLI.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { column, parseCsv } from './csv.ts';
 import type { SlideRow } from './types.ts';
 
@@ -63,4 +63,13 @@ function checkUnique(slides: SlideRow[], file: string): void {
     if (seen.has(s.slide_id)) throw new Error(`${file}: slide_id '${s.slide_id}' appears twice`);
     seen.add(s.slide_id);
   }
+}
+
+/** slide_id → bag path of a dataset stage's output (relative paths resolve against its directory). */
+export function readBagPaths(dir: string): Map<string, string> {
+  const file = join(dir, 'slides.csv');
+  const t = parseCsv(readFileSync(file, 'utf8'), file);
+  const si = column(t, 'slide_id', file);
+  const pi = column(t, 'path', file);
+  return new Map(t.rows.map((r) => [r[si], isAbsolute(r[pi]) ? r[pi] : join(dir, r[pi])]));
 }

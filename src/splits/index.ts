@@ -8,7 +8,7 @@ import { assertNoLeakage, leakageReport, type LeakageReport } from './leakage.ts
 import type { FoldSplit, SlideRow, SplitMode, SplitOptions } from './types.ts';
 
 export * from './types.ts';
-export { readDatasetDir, readClamCsv } from './dataset.ts';
+export { readBagPaths, readDatasetDir, readClamCsv } from './dataset.ts';
 export { readSplitsCsv, listSplitFiles } from './files.ts';
 export { RandomState, roundHalfEven } from './mt19937.ts';
 

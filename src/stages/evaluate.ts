@@ -2,13 +2,12 @@
 // its fold's test split (cohort "test") or on every slide of an independent cohort.
 // Writes predictions.csv (CLAM's fold layout), embeddings.csv and metrics.json.
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import type { StageKind } from './types.ts';
 import { readBag } from '../io/h5.ts';
 import { loadModel } from '../models/index.ts';
-import { readDatasetDir, readSplitsCsv } from '../splits/index.ts';
+import { readBagPaths as bagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';
 import { jsonSafe, summarize, writePredictions, type Predictions } from '../stats/index.ts';
-import { column, parseCsv } from '../splits/csv.ts';
 
 export interface EvaluateParams {
   fold: number;
@@ -17,15 +16,6 @@ export interface EvaluateParams {
   n_classes: number;
   ci?: 'delong' | 'bootstrap';
   bootstrap?: { n?: number; seed?: number };
-}
-
-/** slide_id → bag path (relative paths resolve against the dataset stage's directory). */
-function bagPaths(dir: string): Map<string, string> {
-  const file = join(dir, 'slides.csv');
-  const t = parseCsv(readFileSync(file, 'utf8'), file);
-  const si = column(t, 'slide_id', file);
-  const pi = column(t, 'path', file);
-  return new Map(t.rows.map((r) => [r[si], isAbsolute(r[pi]) ? r[pi] : join(dir, r[pi])]));
 }
 
 /** Metrics for the manifest: finite numbers only (an undefined AUC is left out). */

@@ -2,12 +2,11 @@
 // the issue asks for: empty bags, mixed/wrong feature dimensions, non-finite values and labels
 // outside the label map are errors naming the slide.
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { readBag } from '../io/h5.ts';
 import { checkBag } from '../models/index.ts';
 import type { Standardize } from '../models/checkpoint.ts';
-import { readDatasetDir, readSplitsCsv } from '../splits/index.ts';
-import { column, parseCsv } from '../splits/csv.ts';
+import { readBagPaths as bagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';
 import type { TrainBag } from './loop.ts';
 
 export interface FoldData {
@@ -15,14 +14,6 @@ export interface FoldData {
   dim: number;
   train: TrainBag[];
   val: TrainBag[];
-}
-
-function bagPaths(dir: string): Map<string, string> {
-  const file = join(dir, 'slides.csv');
-  const t = parseCsv(readFileSync(file, 'utf8'), file);
-  const si = column(t, 'slide_id', file);
-  const pi = column(t, 'path', file);
-  return new Map(t.rows.map((r) => [r[si], isAbsolute(r[pi]) ? r[pi] : join(dir, r[pi])]));
 }
 
 export async function loadBagChecked(path: string, slide: string, label: number, nClasses: number, dim?: number): Promise<TrainBag & { dim: number }> {
