@@ -118,6 +118,15 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
 
   const main = await datasetStages(spec.dataset, spec, specDir, null, wsi);
   out.push(...main.stages);
+  // Heatmaps (WSI only): each reads its slides' files and patch coordinates (patch size attrs).
+  const nHeatmaps = spec.dataset.wsi ? num(ev.heatmaps, 0) : 0;
+  const heatmapInputs: Record<string, string> = {};
+  const heatmapSlides: Record<string, string> = {};
+  for (const r of nHeatmaps > 0 ? main.stages : []) {
+    if (r.kind !== 'patch' || !r.externals?.slide) continue;
+    heatmapInputs[`patch:${r.labels.slide}`] = r.base;
+    heatmapSlides[`slide:${r.labels.slide}`] = r.externals.slide;
+  }
   const cohortDs = new Map<string, string>();
   for (const c of cohorts) {
     const r = await datasetStages(c.dataset, spec, specDir, c.name, wsi);
@@ -167,6 +176,12 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
           const k = `${m.name}|${frac}|${cohort}`;
           if (!evalIds.has(k)) evalIds.set(k, []);
           evalIds.get(k)!.push(id);
+        }
+        if (nHeatmaps > 0) {
+          out.push({
+            base: `heatmap/${m.name}/${tail}`, head: `heatmap/${m.name}`, tail, kind: 'heatmap', params: { fold, n: nHeatmaps },
+            inputs: { model: trainId, dataset: main.id, splits: splitsId, ...heatmapInputs }, externals: heatmapSlides, labels: common,
+          });
         }
       }
       for (const cohort of cohortNames) {

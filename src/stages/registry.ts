@@ -16,6 +16,7 @@ const loaders: Record<string, () => Promise<{ default: StageKind }>> = {
   // report (issue 5)
   report: () => import('./report.ts'),
   // wsi (issue 6): segment, patch, extract
+  heatmap: () => import('./heatmap.ts'), // attention heatmaps over WSI thumbnails
   segment: () => import('./segment.ts'), patch: () => import('./patch.ts'), extract: () => import('./extract.ts'), 'wsi-dataset': () => import('./wsi-dataset.ts'),
 };
 

@@ -18,4 +18,5 @@ export const stageMeta: Record<string, { version: string; heavy: boolean }> = {
   patch: { version: '1', heavy: false },
   extract: { version: '1', heavy: true },
   'wsi-dataset': { version: '1', heavy: false },
+  heatmap: { version: '1', heavy: true },
 };

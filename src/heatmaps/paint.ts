@@ -1,0 +1,114 @@
+// Attention heatmap arithmetic (DESIGN.md: raw attention of the predicted class → percentiles →
+// diverging colormap over the slide; overlapping patches averaged, scores referred to the
+// non-overlapping set). Pure functions over typed arrays, so the unit tests can check them by hand.
+
+/**
+ * Percentile of each value against a reference set: 100 × #{r ∈ reference : r ≤ v} / |reference|
+ * (the "weak" percentile-of-score). With reference = values it is rank / N × 100: the top patch
+ * gets 100, the lowest 100/N. Overlapping (shifted) patches are scored against the
+ * non-overlapping set by passing that set as the reference.
+ */
+export function percentiles(values: ArrayLike<number>, reference: ArrayLike<number> = values): Float64Array {
+  const ref = Float64Array.from(reference).sort();
+  const n = ref.length;
+  if (n === 0) throw new Error('percentiles: empty reference set');
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) throw new Error(`percentiles: value ${i} is NaN`);
+    // Upper bound: first index whose element is > v.
+    let lo = 0, hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ref[mid] <= v) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = (100 * lo) / n;
+  }
+  return out;
+}
+
+export interface Canvas {
+  width: number;
+  height: number;
+  /** Level-0 pixels per canvas pixel, per axis. */
+  scale: [number, number];
+}
+
+export interface ScoreMap {
+  /** Mean score of the patches covering each pixel (0 where none does). */
+  mean: Float32Array;
+  /** Number of patches covering each pixel. */
+  count: Uint16Array;
+}
+
+/**
+ * Averages patch scores per canvas pixel. A pixel belongs to a patch when its centre, in level-0
+ * coordinates, lies in [x, x + size) × [y, y + size); overlapping patches are averaged.
+ */
+export function averageScores(coords: ArrayLike<number>, scores: ArrayLike<number>, size: number, canvas: Canvas): ScoreMap {
+  const { width: W, height: H, scale: [sx, sy] } = canvas;
+  const n = coords.length / 2;
+  if (scores.length !== n) throw new Error(`averageScores: ${n} patches but ${scores.length} scores`);
+  const sum = new Float64Array(W * H);
+  const count = new Uint16Array(W * H);
+  // Pixel p is covered iff x ≤ (p + 0.5)·s < x + size  ⇔  ceil(x/s − 0.5) ≤ p < ceil((x + size)/s − 0.5).
+  const first = (v: number, s: number) => Math.ceil(v / s - 0.5);
+  for (let i = 0; i < n; i++) {
+    const x = coords[2 * i], y = coords[2 * i + 1];
+    const x0 = Math.max(0, first(x, sx)), x1 = Math.min(W, first(x + size, sx));
+    const y0 = Math.max(0, first(y, sy)), y1 = Math.min(H, first(y + size, sy));
+    const s = scores[i];
+    for (let py = y0; py < y1; py++) {
+      for (let px = x0, o = py * W + x0; px < x1; px++, o++) {
+        sum[o] += s;
+        count[o]++;
+      }
+    }
+  }
+  const mean = new Float32Array(W * H);
+  for (let o = 0; o < mean.length; o++) if (count[o]) mean[o] = sum[o] / count[o];
+  return { mean, count };
+}
+
+// ColorBrewer RdBu (11 classes) reversed: dark blue (low) → near-white (middle) → dark red (high).
+const RDBU_R: [number, number, number][] = [
+  [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240], [247, 247, 247],
+  [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31],
+];
+
+/** Diverging colormap at t ∈ [0, 1] (clamped): linear between the 11 RdBu_r anchors. */
+export function rdbuR(t: number): [number, number, number] {
+  const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0.5)) * (RDBU_R.length - 1);
+  const k = Math.min(RDBU_R.length - 2, Math.floor(u));
+  const f = u - k;
+  const a = RDBU_R[k], b = RDBU_R[k + 1];
+  return [0, 1, 2].map((c) => Math.round(a[c] + (b[c] - a[c]) * f)) as [number, number, number];
+}
+
+/**
+ * Paints percentile means (0..100) over an RGB image: colour = rdbuR(mean / 100), blended with
+ * weight alpha where at least one patch lies; untouched elsewhere. Returns a new RGB buffer.
+ */
+export function overlay(rgb: Uint8Array, map: ScoreMap, alpha = 0.5): Uint8Array {
+  const out = Uint8Array.from(rgb);
+  if (rgb.length !== map.mean.length * 3) throw new Error(`overlay: image has ${rgb.length / 3} pixels, score map ${map.mean.length}`);
+  for (let o = 0; o < map.mean.length; o++) {
+    if (!map.count[o]) continue;
+    const c = rdbuR(map.mean[o] / 100);
+    for (let ch = 0; ch < 3; ch++) out[3 * o + ch] = Math.round((1 - alpha) * rgb[3 * o + ch] + alpha * c[ch]);
+  }
+  return out;
+}
+
+/**
+ * The attention row to show: the predicted class's branch when A_raw has one branch per class
+ * (CLAM-MB, multi-class MIL), else the single branch.
+ */
+export function attentionRow(A_raw: Float32Array, n: number, yHat: number): Float32Array {
+  const branches = A_raw.length / n;
+  if (!Number.isInteger(branches) || branches < 1) throw new Error(`attention has ${A_raw.length} values, not a multiple of ${n} patches`);
+  const b = branches === 1 ? 0 : yHat;
+  if (b >= branches) throw new Error(`predicted class ${yHat} has no attention branch (${branches} branches)`);
+  return A_raw.slice(b * n, (b + 1) * n);
+}
