@@ -63,7 +63,7 @@ const stage: StageKind<HeatmapParams> = {
       const out = model.predict(bag.features, bag.n, bag.dim, sid);
       const raw = attentionRow(out.A_raw, bag.n, out.Y_hat);
       const pct = percentiles(raw);
-      const img = await slideImage(slidePath, p.max_side ?? 2048);
+      const img = await slideImage(slidePath, { maxSide: p.max_side ?? 2048 });
       const map = averageScores(coords, pct, size, img);
       const painted = overlay(img.rgb, map, p.alpha ?? 0.5);
       await sharp(Buffer.from(painted), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(join(outDir, `${sid}.png`));
