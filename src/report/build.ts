@@ -1,9 +1,10 @@
 // Assembles the report: self-contained HTML (inline CSS and SVG, no scripts, no network),
 // Markdown (figures linked as SVG files) and a CSV per table, into one directory.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { join } from 'node:path';
 import type { RunEvent } from '../exec/events.ts';
-import { readEntries, type StageEntry } from './inputs.ts';
+import { readEntries, type HeatmapRecord, type StageEntry } from './inputs.ts';
 import { analyze } from './analysis.ts';
 import { buildFigures, prettyModel, type Figure } from './figures.ts';
 import { buildTables, tableCsv, tableHtml, tableMd, esc, type Table } from './tables.ts';
@@ -50,9 +51,11 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
   for (const t of tables) put(`tables/${t.id}.csv`, tableCsv(t));
   put('tables/run_summary.csv', summaryCsv(summary));
   for (const f of figures) put(`figures/${f.id}.svg`, f.svg);
+  const gallery = await heatmapGallery(inputs.heatmaps, o.outDir);
+  files.push(...gallery.map((g) => g.rel));
   const title = o.title ?? summary.experiment ?? 'milflow report';
-  put('report.md', markdown(title, o.description, summary, tables, figures, a.models));
-  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs));
+  put('report.md', markdown(title, o.description, summary, tables, figures, a.models) + galleryMd(gallery));
+  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs).replace('</body></html>', `${galleryHtml(gallery)}</body></html>`));
   return { files, figures: figures.map((f) => f.id), tables: tables.map((t) => t.id), summary };
 }
 
@@ -121,4 +124,46 @@ function html(title: string, desc: string | undefined, s: RunSummary, tables: Ta
   figures.forEach((f, i) => p.push(`<figure id="fig-${f.id}" data-figure="${f.id}"><h3>Figure ${i + 1}. ${esc(f.title)}</h3>${scopeIds(f.svg, `f${i + 1}`)}<figcaption>${esc(f.caption)}</figcaption></figure>`));
   p.push(`</body></html>\n`);
   return p.join('\n');
+}
+
+/** At most this many heatmaps in the report (the stage outputs keep them all). */
+const MAX_HEATMAPS = 8;
+
+interface GalleryItem {
+  h: HeatmapRecord;
+  rel: string;
+  dataUri: string;
+}
+
+/** Downscaled copies of the first heatmaps (largest training fraction, first folds), so the HTML
+ * stays self-contained and light: images are inlined as data URIs. */
+async function heatmapGallery(all: HeatmapRecord[], outDir: string): Promise<GalleryItem[]> {
+  if (!all.length) return [];
+  const pick = [...all].sort((x, y) => x.model.localeCompare(y.model) || y.frac - x.frac || x.fold - y.fold || x.slide.localeCompare(y.slide)).slice(0, MAX_HEATMAPS);
+  mkdirSync(join(outDir, 'heatmaps'), { recursive: true });
+  const out: GalleryItem[] = [];
+  for (const h of pick) {
+    const buf = await sharp(h.png).resize({ width: 480, height: 480, fit: 'inside', withoutEnlargement: true }).png().toBuffer();
+    const rel = `heatmaps/${h.model.replace(/[^A-Za-z0-9_.=-]+/g, '_')}_frac${h.frac}_fold${h.fold}_${h.slide}.png`;
+    writeFileSync(join(outDir, rel), buf);
+    out.push({ h, rel, dataUri: `data:image/png;base64,${buf.toString('base64')}` });
+  }
+  return out;
+}
+
+const GALLERY_CAPTION =
+  'Attention of the predicted class over each slide, as percentiles within the slide: red = most attended patches, blue = least; ' +
+  'unpainted = no tissue patch. Test slides of the first folds; every rendered slide is in the heatmap stage outputs.';
+
+function galleryHtml(g: GalleryItem[]): string {
+  if (!g.length) return '';
+  const items = g
+    .map((x) => `<figure class="heatmap"><img src="${x.dataUri}" alt="attention heatmap of ${esc(x.h.slide)}"><figcaption>${esc(prettyModel(x.h.model))} · ${pct(x.h.frac)} · fold ${x.h.fold} · ${esc(x.h.slide)}</figcaption></figure>`)
+    .join('');
+  return `<h2 id="heatmaps">Attention heatmaps</h2><p class="caption">${esc(GALLERY_CAPTION)}</p><div style="display:flex;flex-wrap:wrap;gap:1rem">${items}</div>\n`;
+}
+
+function galleryMd(g: GalleryItem[]): string {
+  if (!g.length) return '';
+  return ['', '## Attention heatmaps', '', GALLERY_CAPTION, '', ...g.map((x) => `![${prettyModel(x.h.model)} ${pct(x.h.frac)} fold ${x.h.fold} ${x.h.slide}](${x.rel})`), ''].join('\n');
 }

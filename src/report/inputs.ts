@@ -1,7 +1,7 @@
 // Everything the report reads, in one place: stage entries (manifest + output dir) from a run's
 // events or from the report stage's declared inputs, normalized into plain records. Field names
 // of the statistics stages' files are read only here, tolerantly.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Manifest } from '../stages/types.ts';
 import type { RunEvent } from '../exec/events.ts';
@@ -60,7 +60,17 @@ export interface CompareRecord {
   /** Paired DeLong of the two models' ensembles (independent cohorts), when computed. */
   ensemble?: { diff?: number; p?: number; ci?: [number, number] };
 }
+/** One rendered attention heatmap (heatmap stage output). */
+export interface HeatmapRecord {
+  id: string;
+  model: string;
+  frac: number;
+  fold: number;
+  slide: string;
+  png: string;
+}
 export interface ReportInputs {
+  heatmaps: HeatmapRecord[];
   evals: EvalRecord[];
   trains: TrainRecord[];
   ensembles: EnsembleRecord[];
@@ -98,7 +108,7 @@ function sweepOf(id: string): string {
 }
 
 export function readEntries(entries: StageEntry[]): ReportInputs {
-  const r: ReportInputs = { evals: [], trains: [], ensembles: [], compares: [], entries };
+  const r: ReportInputs = { heatmaps: [], evals: [], trains: [], ensembles: [], compares: [], entries };
   const pendingCompares: { rec: CompareRecord; sweep: string }[] = [];
   for (const e of entries) {
     const L = coords(e);
@@ -120,6 +130,10 @@ export function readEntries(entries: StageEntry[]): ReportInputs {
         predictionsPath: existsSync(join(e.dir, 'predictions.csv')) ? join(e.dir, 'predictions.csv') : undefined,
         embeddingsPath: existsSync(join(e.dir, 'embeddings.csv')) ? join(e.dir, 'embeddings.csv') : undefined,
       });
+    } else if (e.kind === 'heatmap') {
+      const d = join(e.dir, 'heatmaps');
+      const pngs = existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.png')).sort() : [];
+      for (const f of pngs) r.heatmaps.push({ id: e.id, model, frac, fold, slide: f.slice(0, -4), png: join(d, f) });
     } else if (e.kind === 'train') {
       const p = join(e.dir, 'epochs.csv');
       const epochs = existsSync(p) ? readNumericCsv(p) : [];
