@@ -15,8 +15,9 @@ export function cliReference(): string {
   const verbs = [...top.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]).filter((v) => v !== 'help');
   const parts = ['<!-- CLI-REFERENCE -->', '## CLI reference', '', '```text', top, '```'];
   for (const v of verbs) {
-    parts.push('', `### milflow ${v}`, '', '```text', help(v), '```');
-    const sub = [...help(v).matchAll(/^Commands:\n([\s\S]*?)(?:\n\n|$)/gm)][0]?.[1] ?? '';
+    const text = help(v);
+    parts.push('', `### milflow ${v}`, '', '```text', text, '```');
+    const sub = [...text.matchAll(/^Commands:\n([\s\S]*?)(?:\n\n|$)/gm)][0]?.[1] ?? '';
     for (const m of sub.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)) {
       if (m[1] === 'help') continue;
       parts.push('', `#### milflow ${v} ${m[1]}`, '', '```text', help(v, m[1]), '```');

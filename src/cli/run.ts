@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { relative } from 'node:path';
 import { collect, planFromSpec } from '../dag/load.ts';
 import { executePlan } from '../exec/local.ts';
-import { findOpenBlas } from '../engine/blas.ts';
+import { NO_OPENBLAS, openBlasMissing } from '../engine/blas.ts';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -27,12 +27,7 @@ export function register(program: Command): void {
       process.stderr.write(`${plan.experiment}: ${plan.counts.total} stages, ${plan.counts.run} to run, ${plan.counts.cached} cached\n`);
       // Workers print the engine's own warning into stage logs; say it where the user looks, once.
       const training = plan.stages.some((st) => st.action === 'run' && st.kind === 'train');
-      if (training && process.env.MILFLOW_ENGINE !== 'tfjs' && (process.env.MILFLOW_BLAS === 'js' || findOpenBlas().length === 0)) {
-        process.stderr.write(
-          'warning: OpenBLAS not found: training uses the pure-TypeScript GEMM, 10-30x slower. ' +
-            'Install libopenblas0-pthread (Debian/Ubuntu) or set MILFLOW_OPENBLAS=/path/to/libopenblas.so.0.\n',
-        );
-      }
+      if (training && process.env.MILFLOW_ENGINE !== 'tfjs' && openBlasMissing()) process.stderr.write(`warning: ${NO_OPENBLAS}\n`);
       const r = await executePlan({
         plan, spec: { path: loaded.path, hash: loaded.hash, text: loaded.text, spec }, resources: spec.resources,
         jobs: o.jobs || undefined, retries: o.retries, keepGoing: o.keepGoing, handleSigint: true,

@@ -164,6 +164,15 @@ export const jsSgemm: Sgemm = (tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, 
   }
 };
 
+export const NO_OPENBLAS =
+  'OpenBLAS not found (looked in $MILFLOW_OPENBLAS, ldconfig -p and the usual paths): training uses the ' +
+  'pure-TypeScript GEMM, 10-30x slower. Install libopenblas0-pthread (Debian/Ubuntu) or set MILFLOW_OPENBLAS=/path/to/libopenblas.so.0.';
+
+/** True when blas() will fall back to the TS GEMM: cheap (no library load), for warnings up front. */
+export function openBlasMissing(): boolean {
+  return process.env.MILFLOW_BLAS === 'js' || findOpenBlas().length === 0;
+}
+
 let cached: Blas | null = null;
 let warned = false;
 
@@ -178,11 +187,7 @@ export function blas(): Blas {
   }
   if (!warned && process.env.MILFLOW_BLAS !== 'js') {
     warned = true;
-    process.emitWarning(
-      'OpenBLAS not found (looked in $MILFLOW_OPENBLAS, ldconfig -p and the usual paths): milflow falls back to a ' +
-        'pure-TypeScript GEMM that is 50-100x slower. Install libopenblas0-pthread (Debian/Ubuntu) or openblas.',
-      { code: 'MILFLOW_NO_OPENBLAS' },
-    );
+    process.emitWarning(NO_OPENBLAS, { code: 'MILFLOW_NO_OPENBLAS' });
   }
   return (cached = { engine: 'native-js', sgemm: jsSgemm, setThreads: () => {}, threads: () => 1 });
 }

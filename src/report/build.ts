@@ -55,7 +55,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
   files.push(...gallery.map((g) => g.rel));
   const title = o.title ?? summary.experiment ?? 'milflow report';
   put('report.md', markdown(title, o.description, summary, tables, figures, a.models) + galleryMd(gallery));
-  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs).replace('</body></html>', `${galleryHtml(gallery)}</body></html>`));
+  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs, galleryHtml(gallery)));
   return { files, figures: figures.map((f) => f.id), tables: tables.map((t) => t.id), summary };
 }
 
@@ -105,7 +105,7 @@ figure{margin:1.2rem 0 2rem}figure svg{max-width:100%;height:auto}figcaption{fon
 nav a{margin-right:1rem}a{color:#0b5394}code{font-size:.88em}
 `;
 
-function html(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[], fracs: number[]): string {
+function html(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[], fracs: number[], gallery = ''): string {
   const p: string[] = [];
   p.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`);
   p.push(`<title>${esc(title)} — milflow report</title><style>${CSS}</style></head><body>`);
@@ -122,6 +122,7 @@ function html(title: string, desc: string | undefined, s: RunSummary, tables: Ta
   p.push(`<h2 id="figures">Figures</h2>`);
   if (!figures.length) p.push('<p>No figures: the run produced no evaluation outputs.</p>');
   figures.forEach((f, i) => p.push(`<figure id="fig-${f.id}" data-figure="${f.id}"><h3>Figure ${i + 1}. ${esc(f.title)}</h3>${scopeIds(f.svg, `f${i + 1}`)}<figcaption>${esc(f.caption)}</figcaption></figure>`));
+  if (gallery) p.push(gallery);
   p.push(`</body></html>\n`);
   return p.join('\n');
 }
@@ -160,7 +161,7 @@ function galleryHtml(g: GalleryItem[]): string {
   const items = g
     .map((x) => `<figure class="heatmap"><img src="${x.dataUri}" alt="attention heatmap of ${esc(x.h.slide)}"><figcaption>${esc(prettyModel(x.h.model))} · ${pct(x.h.frac)} · fold ${x.h.fold} · ${esc(x.h.slide)}</figcaption></figure>`)
     .join('');
-  return `<h2 id="heatmaps">Attention heatmaps</h2><p class="caption">${esc(GALLERY_CAPTION)}</p><div style="display:flex;flex-wrap:wrap;gap:1rem">${items}</div>\n`;
+  return `<h2 id="heatmaps">Attention heatmaps</h2><p class="caption">${esc(GALLERY_CAPTION)}</p><div style="display:flex;flex-wrap:wrap;gap:1rem">${items}</div>`;
 }
 
 function galleryMd(g: GalleryItem[]): string {
