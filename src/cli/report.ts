@@ -11,7 +11,7 @@ import { readEvents } from '../tracking/events.ts';
 import { findRunDirs, uploadReport } from '../tracking/sync.ts';
 import { resolveTarget, loadRunSpec } from '../tracking/config.ts';
 
-const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare', 'heatmap']);
+const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare', 'heatmap', 'dataset', 'wsi-dataset', 'segment', 'patch']);
 
 export function register(program: Command): void {
   program

@@ -226,7 +226,7 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
   return out;
 }
 
-const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare']);
+const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare', 'heatmap', 'dataset', 'wsi-dataset', 'segment', 'patch']);
 
 function fmtValue(v: unknown): string {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : canonicalJson(v);
