@@ -23,7 +23,8 @@ export interface StageJob {
 export type WorkerMessage =
   | { t: 'log'; message: string }
   | { t: 'progress'; done: number; total: number; note?: string }
-  | { t: 'metric'; name: string; value: number; step?: number }
+  /** time: when the stage computed it (ms since the epoch), so MLflow shows the epoch's own time. */
+  | { t: 'metric'; name: string; value: number; step?: number; time?: number }
   | { t: 'result'; result: StageResult }
   | { t: 'error'; message: string; stack?: string };
 
@@ -34,8 +35,9 @@ export async function runJob(kind: StageKind, job: StageJob, signal: AbortSignal
     log: (message) => emit({ t: 'log', message: String(message) }),
     progress: (done, total, note) => emit({ t: 'progress', done, total, note }),
     metric: (name, value, step) => {
-      appendFileSync(metricsFile, JSON.stringify({ name, value, step: step ?? null }) + '\n');
-      emit({ t: 'metric', name, value, step });
+      const time = Date.now();
+      appendFileSync(metricsFile, JSON.stringify({ name, value, step: step ?? null, time }) + '\n');
+      emit({ t: 'metric', name, value, step, time });
     },
   });
   return result ?? {};

@@ -197,7 +197,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
         const t = Date.now();
         if (t - lastProgress > 1000 || m.done === m.total) { lastProgress = t; emit({ type: 'stage-progress', time: now(), id: s.id, done: m.done, total: m.total, note: m.note }); }
       } else if (m.t === 'metric') {
-        emit({ type: 'stage-metric', time: now(), id: s.id, name: m.name, value: m.value, step: m.step });
+        emit({ type: 'stage-metric', time: m.time ? new Date(m.time).toISOString() : now(), id: s.id, name: m.name, value: m.value, step: m.step });
       }
     };
     let slot: DeviceSlot | undefined;
