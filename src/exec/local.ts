@@ -15,7 +15,7 @@ import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
 import { resolveSlots } from './devices.ts';
 import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
-import { extraKindModules, isRegistered, kindInfo, loadKind } from './kinds.ts';
+import { extraKindModules, isRegistered, kindInfo, loadKind } from '../stages/registry.ts';
 import { Progress } from './progress.ts';
 import { WorkerPool } from './pool.ts';
 import { RunRecorder, experimentDir, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
@@ -203,7 +203,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
           intactOrQuarantine(up, v.problems);
         }
         if (stopping) return `input ${up.id} is damaged and the run is stopping`;
-        const info = await kindInfo(up.kind);
+        const info = kindInfo(up.kind);
         const q = info.heavy ? heavyQ : lightQ;
         const o = await q.add(() => execute(up, info.heavy, info.version, true));
         if (!o || (o.status !== 'executed' && o.status !== 'cached')) return `input ${up.id} was damaged and recomputing it failed: ${o?.error ?? o?.detail ?? 'interrupted'}`;
@@ -248,7 +248,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
         const t = Date.now();
         if (t - lastProgress > 1000 || m.done === m.total) { lastProgress = t; emit({ type: 'stage-progress', time: now(), id: s.id, done: m.done, total: m.total, note: m.note }); }
       } else if (m.t === 'metric') {
-        emit({ type: 'stage-metric', time: now(), id: s.id, name: m.name, value: m.value, step: m.step });
+        emit({ type: 'stage-metric', time: m.time ? new Date(m.time).toISOString() : now(), id: s.id, name: m.name, value: m.value, step: m.step });
       }
     };
     let slot: DeviceSlot | undefined;
@@ -316,7 +316,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
       const bad = await ensureInput(byId.get(upId)!);
       if (bad) return finish(s, { status: 'failed', seconds: 0, error: bad });
     }
-    const info = await kindInfo(s.kind);
+    const info = kindInfo(s.kind);
     if (!isRegistered(s.kind)) {
       if (s.kind === 'report') return finish(s, { status: 'skipped', seconds: 0, detail: 'the report stage is not part of this build' });
       return finish(s, { status: 'failed', seconds: 0, error: `stage kind '${s.kind}' is not registered in this build (src/stages/registry.ts)` });
