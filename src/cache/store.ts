@@ -11,7 +11,6 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { open as openAsync } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { listFiles, sha256File } from '../dag/keys.ts';
-import { canonicalJson } from '../spec/canonical.ts';
 import type { Manifest } from '../stages/types.ts';
 import { sha256FileAsync } from './file-digest.ts';
 import { beat, stopBeat } from './heartbeat.ts';
@@ -60,8 +59,9 @@ async function fsyncAsync(p: string): Promise<void> {
 
 export function manifestChecksum(m: CacheManifest): string {
   const { checksum: _omit, ...rest } = m;
-  // Through JSON first: NaN metrics are written as null, and the checksum is of what is on disk.
-  return createHash('sha256').update(canonicalJson(JSON.parse(JSON.stringify(rest)))).digest('hex');
+  // JSON.parse keeps the written key order, so stringify reproduces the bytes that were hashed
+  // (NaN metrics become null either way); no canonical form needed, and it is cheap per hit.
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
 }
 
 /** Test hook: milliseconds to block the event loop inside publish (simulates a slow filesystem). */
@@ -241,7 +241,8 @@ export class CacheStore {
       if (full === 'later') { pending.push({ rel, path, digest }); continue; }
       if (deep || size <= SMALL_FILE_BYTES) {
         try {
-          if (sha256File(path) !== digest) problems.push(`digest mismatch: ${rel}`);
+          const got = size <= SMALL_FILE_BYTES ? createHash('sha256').update(readFileSync(path)).digest('hex') : sha256File(path);
+          if (got !== digest) problems.push(`digest mismatch: ${rel}`);
         } catch (err: any) {
           problems.push(`unreadable file ${rel}: ${err?.code ?? err?.message}`);
         }
