@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite uses (Debian): OpenBLAS for the native engine,
 # OpenSlide for WSI reading, Chromium for the report's browser test, h5py to cross-check the
-# (PyTorch: scripts/make-pt-fixtures.py regenerates the committed .pt fixtures with it),
-# files we write, then MLflow and Slurm through their own setup scripts. Idempotent and quick when
+# files we write, PyTorch (scripts/make-pt-fixtures.py regenerates the committed .pt fixtures), then MLflow and Slurm through their own setup scripts. Idempotent and quick when
 # everything is present. Without root it only reports what is missing (those tests then skip,
 # saying why); the quickstart itself needs none of this.
 set -uo pipefail
