@@ -4,7 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
-import { aucOf, classMetrics, FPR_GRID, jsonSafe, meanStd, readFoldPredictions, rocCurve, type Predictions } from '../stats/index.ts';
+import { aucOf, classMetrics, FPR_GRID, jsonSafe, meanStd, rocCurve, type Predictions } from '../stats/index.ts';
+import { readFoldPredictions } from './folds.ts';
 import { toCsv } from '../splits/csv.ts';
 
 export interface AggregateParams { cohort: string; classes?: string[] }
@@ -48,8 +49,6 @@ export function aggregateFolds(folds: { fold: number; pred: Predictions }[], p: 
 
 const stage: StageKind<AggregateParams> = {
   kind: 'aggregate',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const { summary, rocRows, auc, acc } = aggregateFolds(readFoldPredictions(ctx.inputs, '', ctx.id), p);
     writeFileSync(join(ctx.outDir, 'roc_mean.csv'), toCsv(['fpr', 'tpr_mean', 'tpr_std', 'tpr_lower', 'tpr_upper'], rocRows));

@@ -7,9 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
 import {
-  alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readFoldPredictions, readPredictions,
+  alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readPredictions,
   wilcoxonSignedRank, type Predictions,
 } from '../stats/index.ts';
+import { readFoldPredictions } from './folds.ts';
 
 export interface CompareParams { a: string; b: string; cohort: string; classes?: string[]; ci?: string; bootstrap?: unknown }
 
@@ -50,8 +51,6 @@ export function compareFolds(Afolds: FoldPreds, Bfolds: FoldPreds, ens?: [Predic
 
 const stage: StageKind<CompareParams> = {
   kind: 'compare',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     let ens: [Predictions, Predictions, [string, string]] | undefined;
     if (ctx.inputs.a_ensemble && ctx.inputs.b_ensemble)
