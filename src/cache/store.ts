@@ -7,8 +7,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { listFiles, sha256File } from '../dag/keys.ts';
-import type { Manifest } from '../stages/types.ts';
+import { listFiles, sha256File } from './digest.ts';
+import type { Manifest } from '../types/stage.ts';
 
 export type CacheManifest = Manifest & { labels?: Record<string, string | number>; run_id?: string };
 

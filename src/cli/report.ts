@@ -9,7 +9,7 @@ import { outputRoot } from '../dag/plan.ts';
 import { buildReport } from '../report/build.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import { entriesFromEvents } from '../report/inputs.ts';
-import { readEvents } from '../tracking/events.ts';
+import { readEvents } from '../records/events.ts';
 import { findRunDirs, uploadReport } from '../tracking/sync.ts';
 import { resolveTarget, loadRunSpec } from '../tracking/config.ts';
 
@@ -34,7 +34,7 @@ export function register(program: Command): void {
         runDir = dirs[dirs.length - 1];
       } else throw Object.assign(new Error('report: give a spec or --run DIR'), { exitCode: 2 });
       spec ??= loadRunSpec(runDir) as ResolvedExperiment | undefined;
-      const events = readEvents(runDir);
+      const events = readEvents(runDir, { required: true });
       const entries = entriesFromEvents(events).filter((e) => REPORTED.has(e.kind));
       const outDir = join(runDir, 'report');
       const t0 = Date.now();

@@ -5,7 +5,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadSpec } from '../spec/load.ts';
 import { CacheStore } from '../cache/store.ts';
-import { readEvents, readRecord, runDirs, thisHost, type RunRecord } from '../exec/records.ts';
+import { readEvents } from '../records/events.ts';
+import { readRecord, runDirs, thisHost, type RunRecord } from '../records/journal.ts';
 
 export function register(program: Command): void {
   program

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheStore } from '../../src/cache/store.ts';
-import { sha256File } from '../../src/dag/keys.ts';
+import { sha256File } from '../../src/cache/digest.ts';
 
 const KEY = 'a'.repeat(64);
 const meta = (key = KEY) => ({
