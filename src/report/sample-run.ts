@@ -5,8 +5,8 @@
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { RunEvent } from '../exec/events.ts';
-import type { Manifest } from '../stages/types.ts';
+import type { RunEvent } from '../records/events.ts';
+import type { Manifest } from '../types/stage.ts';
 import { summarize, jsonSafe, comparePredictions } from '../stats/summary.ts';
 import type { Predictions } from '../stats/metrics.ts';
 import { mulberry32 as rng } from '../datasets/prng.ts';
