@@ -5,49 +5,12 @@
 // cohorts): paired DeLong on the two ensembles' predictions — the paper's comparison.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
-import {
-  alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readPredictions,
-  wilcoxonSignedRank, type Predictions,
-} from '../stats/index.ts';
+import type { StageKind } from '../types/stage.ts';
+import { jsonSafe, readPredictions, type Predictions } from '../stats/index.ts';
 import { readFoldPredictions } from './folds.ts';
+import { compareFolds } from '../stats/folds-summary.ts';
 
 export interface CompareParams { a: string; b: string; cohort: string; classes?: string[]; ci?: string; bootstrap?: unknown }
-
-type FoldPreds = { fold: number; id: string; pred: Predictions }[];
-
-/** The compare stage's numbers (pure: the report's sample run uses it too). */
-export function compareFolds(Afolds: FoldPreds, Bfolds: FoldPreds, ens?: [Predictions, Predictions, [string, string]], where = 'compare') {
-  const A = Afolds;
-  const B = new Map(Bfolds.map((f) => [f.fold, f]));
-  const folds = A.filter((f) => B.has(f.fold)).map((fa) => {
-    const fb = B.get(fa.fold)!;
-    const b = alignPredictions(fa.pred, fb.pred, [fa.id, fb.id]);
-    const aucA = aucOf(fa.pred.y, fa.pred.prob, fa.pred.nClasses).auc;
-    const aucB = aucOf(b.y, b.prob, b.nClasses).auc;
-    const c = comparePredictions(fa.pred, b);
-    return {
-      fold: fa.fold, n: fa.pred.y.length, auc_a: aucA, auc_b: aucB,
-      diff: aucA !== undefined && aucB !== undefined ? aucA - aucB : undefined,
-      delong_z: c.delong?.z, delong_p: c.delong?.p,
-    };
-  });
-  if (folds.length === 0) throw new Error(`${where}: the a_ and b_ inputs share no fold`);
-  const diffs = folds.map((f) => f.diff).filter((d): d is number => d !== undefined);
-  const across = {
-    n_folds: folds.length,
-    n_folds_with_auc: diffs.length,
-    diff: meanStd(diffs),
-    auc_a: meanStd(folds.map((f) => f.auc_a).filter((v): v is number => v !== undefined)),
-    auc_b: meanStd(folds.map((f) => f.auc_b).filter((v): v is number => v !== undefined)),
-    paired_t: pairedT(diffs),
-    wilcoxon: wilcoxonSignedRank(diffs),
-    a_better_in: diffs.filter((d) => d > 0).length,
-    note: 'Monte Carlo folds share cases, so fold differences are correlated and these fold-level p-values are optimistic; prefer the paired DeLong on ensemble predictions of an independent cohort.',
-  };
-  const ensemble = ens ? comparePredictions(ens[0], alignPredictions(ens[0], ens[1], ens[2])) : undefined;
-  return { folds, across, diffs, ensemble };
-}
 
 const stage: StageKind<CompareParams> = {
   kind: 'compare',

@@ -7,7 +7,7 @@
 // Adding a stage kind: its module (src/stages/<kind>.ts, default-exporting a StageKind), one row
 // here, the stages that declare it in src/dag/build.ts, and its tests.
 import { pathToFileURL } from 'node:url';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 
 export interface StageRow {
   /** Implementation version, part of the cache key: bump it when the kind's outputs change. */
@@ -81,7 +81,7 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     load: () => import('./wsi-dataset.ts'),
   },
   heatmap: {
-    version: '1', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],
+    version: '2', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>', 'segment:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],
     load: () => import('./heatmap.ts'),
   },
 };
