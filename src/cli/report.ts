@@ -6,12 +6,13 @@ import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { buildReport } from '../report/build.ts';
+import { reportedKinds } from '../stages/registry.ts';
 import { entriesFromEvents } from '../report/inputs.ts';
 import { readEvents } from '../tracking/events.ts';
 import { findRunDirs, uploadReport } from '../tracking/sync.ts';
 import { resolveTarget, loadRunSpec } from '../tracking/config.ts';
 
-const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare', 'heatmap']);
+const REPORTED = reportedKinds('run');
 
 export function register(program: Command): void {
   program

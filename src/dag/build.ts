@@ -10,7 +10,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { canonicalJson } from '../spec/canonical.ts';
 import type { Dataset, Experiment, Model } from '../spec/types.gen.ts';
 import type { Json, StageDecl } from '../stages/types.ts';
-import type { Coords, LoadedSpec } from './types.ts';
+import { reportedKinds } from '../stages/registry.ts';
+import type { LoadedSpec } from '../spec/resolved.ts';
+import type { Coords } from './types.ts';
 
 interface Raw {
   /** Identity without sweep coordinates (unique within one variant). */
@@ -226,7 +228,7 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
   return out;
 }
 
-const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare']);
+const REPORTED = reportedKinds('stage');
 
 function fmtValue(v: unknown): string {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : canonicalJson(v);

@@ -14,7 +14,7 @@ import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
 import { resolveSlots } from './devices.ts';
 import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
-import { extraKindModules, isRegistered, kindInfo, loadKind } from './kinds.ts';
+import { extraKindModules, isRegistered, kindInfo, loadKind } from '../stages/registry.ts';
 import { Progress } from './progress.ts';
 import { WorkerPool } from './pool.ts';
 import { RunRecorder, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
@@ -259,7 +259,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     if (stopping) return finish(s, { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' });
     const forced = s.reason === 'forced';
     if (!forced && store.has(s.kind, s.key)) return finish(s, cachedOutcome(s));
-    const info = await kindInfo(s.kind);
+    const info = kindInfo(s.kind);
     if (!isRegistered(s.kind)) {
       if (s.kind === 'report') return finish(s, { status: 'skipped', seconds: 0, detail: 'the report stage is not part of this build' });
       return finish(s, { status: 'failed', seconds: 0, error: `stage kind '${s.kind}' is not registered in this build (src/stages/registry.ts)` });

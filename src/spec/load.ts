@@ -9,34 +9,11 @@ import { parseYaml, type ParsedYaml } from './positions.ts';
 import { schemaIssues, type Issue } from './schema.ts';
 import { resolvePath, semanticIssues } from './semantic.ts';
 import { cartesian, setPath, sweepTarget } from './sweep.ts';
-import { CLAM_TYPES, type ResolvedExperiment } from './resolved.ts';
+import { CLAM_TYPES, type LoadedSpec, type ResolvedExperiment, type Variant } from './resolved.ts';
 
 export * from './resolved.ts';
 export { SpecError, formatSpecMessage, type SpecMessage } from './errors.ts';
 export { canonicalJson, canonicalHash } from './canonical.ts';
-
-export interface Variant {
-  /** Sweep key (as written in the spec) → value; {} when the spec has no sweep. */
-  coords: Record<string, unknown>;
-  /** The resolved spec with the coordinates applied and without its `sweep` section. */
-  spec: ResolvedExperiment;
-  /** sha256 of canonicalJson(spec). */
-  hash: string;
-}
-
-export interface LoadedSpec {
-  /** Absolute path of the spec file. */
-  path: string;
-  /** Its directory (relative dataset paths were resolved against it). */
-  dir: string;
-  text: string;
-  /** sha256 of canonicalJson(spec). */
-  hash: string;
-  /** Every default filled, dataset paths absolute, sweep kept as written. */
-  spec: ResolvedExperiment;
-  /** Cartesian product of the sweep, in written order (first key slowest). */
-  variants: Variant[];
-}
 
 export interface LoadOptions {
   /** Check that dataset files exist (default true). Off for specs that name the user's data. */

@@ -11,8 +11,6 @@ export interface AggregateParams { cohort: string; classes?: string[] }
 
 const stage: StageKind<AggregateParams> = {
   kind: 'aggregate',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const folds = readFoldPredictions(ctx.inputs, '', ctx.id);
     const rows = folds.map(({ fold, pred }) => {

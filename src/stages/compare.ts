@@ -15,8 +15,6 @@ export interface CompareParams { a: string; b: string; cohort: string; classes?:
 
 const stage: StageKind<CompareParams> = {
   kind: 'compare',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const A = readFoldPredictions(ctx.inputs, 'a_', ctx.id);
     const B = new Map(readFoldPredictions(ctx.inputs, 'b_', ctx.id).map((f) => [f.fold, f]));

@@ -23,8 +23,6 @@ export function meanSoftmax(preds: Predictions[], names: string[] = []): Predict
 
 const stage: StageKind<EnsembleParams> = {
   kind: 'ensemble',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const folds = readFoldPredictions(ctx.inputs, '', ctx.id);
     const ens = meanSoftmax(folds.map((f) => f.pred), folds.map((f) => f.id));

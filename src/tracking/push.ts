@@ -9,6 +9,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RunEvent } from '../exec/events.ts';
 import type { Manifest } from '../stages/types.ts';
+import { STAGES } from '../stages/registry.ts';
 import { MlflowApiError, MlflowClient, type MlflowMetric, type MlflowRun, type MlflowTag } from './mlflow-client.ts';
 import { toParams, clipTag } from './flatten.ts';
 import { applicableParams, applicableSpec } from './applicable.ts';
@@ -21,15 +22,10 @@ type RunStart = Extract<RunEvent, { type: 'run-start' }>;
 type RunEnd = Extract<RunEvent, { type: 'run-end' }>;
 type StageManifest = Manifest & { labels?: Record<string, string | number> };
 
-/** Outputs worth keeping in MLflow, per stage kind (checkpoints, predictions, reports). */
-export const ARTIFACTS: Record<string, string[]> = {
-  train: ['epochs.csv'],
-  evaluate: ['predictions.csv', 'metrics.json'],
-  ensemble: ['predictions.csv', 'metrics.json'],
-  aggregate: ['summary.json', 'roc_mean.csv'],
-  compare: ['compare.json'],
-  report: ['report.html', 'report.md'],
-};
+/** Outputs worth keeping in MLflow, per stage kind (its registry row's `artifacts`); checkpoints go in a logged model. */
+export const ARTIFACTS: Record<string, string[]> = Object.fromEntries(
+  Object.entries(STAGES).map(([k, r]) => [k, r.artifacts.filter((f) => !f.endsWith('.safetensors'))]),
+);
 const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 /** Live metric points held in memory while the server lags; beyond it the stage's end catches up from metrics.jsonl. */
 const LIVE_QUEUE_MAX = 50_000;

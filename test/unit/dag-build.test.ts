@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../../src/spec/load.ts';
 import { canonicalJson } from '../../src/spec/canonical.ts';
 import { buildDag } from '../../src/dag/build.ts';
-import type { LoadedSpec } from '../../src/dag/types.ts';
+import type { LoadedSpec } from '../../src/spec/resolved.ts';
 import type { StageDecl } from '../../src/stages/types.ts';
 
 const base = (extra = '', models = '  - { name: clam_sb, type: clam_sb }\n  - { name: mil, type: mil }\n') => `name: t

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseSpec } from '../../src/spec/load.ts';
 import { buildDag } from '../../src/dag/build.ts';
-import type { LoadedSpec } from '../../src/dag/types.ts';
+import type { LoadedSpec } from '../../src/spec/resolved.ts';
 
 const spec = (evaluate: string, extra = '', dataset = '  wsi: { csv: slides.csv, encoder: { onnx: enc.onnx, dim: 8 } }') => `name: w
 dataset:
