@@ -81,6 +81,7 @@ export class Pusher {
   private liveCount = 0;
   private modelsSupported = true;
   private recover: boolean;
+  private errors: string[] = [];
 
   constructor(private o: PushOptions) {
     this.c = o.client;
@@ -163,6 +164,11 @@ export class Pusher {
     return { logged, total };
   }
 
+  /** Stages MLflow refused since the last call (message per stage). */
+  takeErrors(): string[] {
+    return this.errors.splice(0);
+  }
+
   /** Stages with something the server does not have yet (or the parent's end). */
   hasWork(): boolean {
     return this.dirty.size > 0 || (this.runEnd !== undefined && !this.o.state.parent?.terminated);
@@ -207,7 +213,11 @@ export class Pusher {
           const done = await this.pushStage(start, parent, v, labels.get(id)?.labels ?? {}, labels.get(id)?.reason);
           if (done) this.dirty.delete(id);
         } catch (err) {
-          failure ??= err;
+          // MLflow refusing one stage (4xx) must not hold up the others, nor be retried on every push.
+          if (err instanceof MlflowApiError && err.status < 500 && err.status !== 429) {
+            this.errors.push(`${id}: ${err.message}`);
+            this.dirty.delete(id);
+          } else failure ??= err;
         }
         const p = this.progress();
         this.o.onProgress?.(p.logged, p.total);
