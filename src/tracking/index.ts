@@ -6,8 +6,10 @@
 // about a second after the epoch). Every request is bounded by connect/response timeouts; when
 // the server fails, the tracker stops trying for a while (events stay for `milflow sync`), and
 // at close() it costs one quick probe, not another round of timeouts.
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '../exec/events.ts';
 import { MlflowClient, MlflowUnavailableError, redact } from './mlflow-client.ts';
 import { Pusher } from './push.ts';
@@ -35,9 +37,15 @@ export interface TrackerOptions {
   /** Coalesce live metrics for this long before a push (default 1000 ms). */
   liveDelayMs?: number;
   log?: (msg: string) => void;
+  /** How long close() waits for MLflow before handing the rest to a background sync (default: 2 s or 30 % of the run). */
+  waitMs?: number;
+  /** Hand what close() could not push to a background `milflow sync` (default true). */
+  background?: boolean;
   /** Where the `MLflow: n/N stages logged` line goes (default stderr; null: nowhere). */
   out?: NodeJS.WritableStream | null;
 }
+
+const BIN = new URL('../../bin/milflow.mjs', import.meta.url);
 
 const noop: Tracker = { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
 
@@ -90,6 +98,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
   let warned = false;
   let probed = false;
   let ended = false;
+  let runSeconds = 0;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let again = false;
@@ -108,16 +117,17 @@ export function createTracker(opts: TrackerOptions): Tracker {
     save();
   };
 
-  const attempt = async (force: boolean): Promise<void> => {
-    if (!force && Date.now() < offlineUntil) return;
+  const attempt = async (deadline?: number): Promise<void> => {
+    // Down or hung less than retryAfter ago: not even at close (no second round of timeouts; sync catches up).
+    if (offline && Date.now() < offlineUntil) return;
     if (!probed || offline) {
       // One short probe before a round of requests: a dead or hung server costs seconds, once.
       probed = true;
-      if (!(await client.health())) return goOffline(new MlflowUnavailableError(`MLflow at ${client.base} unavailable: no answer to /health`));
+      if (!(await client.health(5000))) return goOffline(new MlflowUnavailableError(`MLflow at ${client.base} unavailable: no answer to /health`));
       offline = false;
     }
     try {
-      await pusher.push();
+      await pusher.push(deadline);
       for (const e of pusher.takeErrors()) log(`MLflow refused part of this run: ${e}`);
       state.pending = !ended || pusher.hasWork();
       state.lastError = undefined;
@@ -128,13 +138,13 @@ export function createTracker(opts: TrackerOptions): Tracker {
     }
   };
 
-  const run = (force = false) => {
+  const run = () => {
     timer = undefined;
     if (running) {
       again = true;
       return;
     }
-    running = attempt(force).finally(() => {
+    running = attempt().finally(() => {
       running = undefined;
       if (again && !closing) {
         again = false;
@@ -151,7 +161,10 @@ export function createTracker(opts: TrackerOptions): Tracker {
   return {
     async onEvent(e: RunEvent) {
       pusher.add(e);
-      if (e.type === 'run-end') ended = true;
+      if (e.type === 'run-end') {
+        ended = true;
+        runSeconds = e.seconds;
+      }
       if (e.type === 'stage-progress') return;
       // Metrics arrive in bursts (one per key per epoch): one push a second carries them all.
       schedule(e.type === 'stage-metric' ? liveDelay : 0);
@@ -169,12 +182,17 @@ export function createTracker(opts: TrackerOptions): Tracker {
       closing = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+      // The user waits for tracking at most this long after the run (default: 2 s, or 30 % of a
+      // longer run); what is left then goes on in a background \`milflow sync\`.
+      const waitMs = opts.waitMs ?? (Number(env.MILFLOW_TRACKING_WAIT_MS) || Math.max(2000, 0.3 * runSeconds * 1000));
+      const deadline = Date.now() + waitMs;
+      pusher.stopAt(deadline);
       const work = (async () => {
         await running;
-        if (pusher.hasWork()) {
+        if (pusher.hasWork() && !(offline && Date.now() < offlineUntil)) {
           const p = pusher.progress();
           progress.update(p.logged, p.total);
-          await attempt(true);
+          await attempt(deadline);
         }
       })();
       const timeout = opts.closeTimeoutMs ?? 120000;
@@ -183,13 +201,39 @@ export function createTracker(opts: TrackerOptions): Tracker {
       clearTimeout(t);
       const p = pusher.progress();
       const url = pusher.experimentUrl();
-      if (!pusher.hasWork()) progress.done(`MLflow: ${p.logged}/${p.total} stages logged${url ? ` · ${url}` : ''}`);
-      else {
-        progress.done(`MLflow: ${p.logged}/${p.total} stages logged; the rest is kept for \`milflow sync --run ${opts.runDir}\``);
-        if (!warned) log(`MLflow has not seen all of this run yet: \`milflow sync --run ${opts.runDir}\``);
+      const where = url ? ` · ${url}` : '';
+      if (!pusher.hasWork()) return progress.done(`MLflow: ${p.logged}/${p.total} stages logged${where}`);
+      if (!offline && opts.background !== false) {
+        const bg = syncInBackground(opts.runDir, client, target.uri, env);
+        if (bg) return progress.done(`MLflow: ${p.logged}/${p.total} stages logged; the rest continues in the background (pid ${bg.pid}, log ${bg.log})${where}`);
       }
+      progress.done(`MLflow: ${p.logged}/${p.total} stages logged; the rest is kept for \`milflow sync --run ${opts.runDir}\``);
+      if (!warned) log(`MLflow has not seen all of this run yet: \`milflow sync --run ${opts.runDir}\``);
     },
   };
+}
+
+/**
+ * Starts a detached \`milflow sync --run DIR\` that outlives this process; credentials travel in
+ * its environment (MLflow's own variables), never on its command line.
+ */
+function syncInBackground(runDir: string, client: MlflowClient, uri: string, env: NodeJS.ProcessEnv): { pid: number; log: string } | undefined {
+  try {
+    const log = join(runDir, 'tracking-sync.log');
+    const fd = openSync(log, 'a');
+    const childEnv: NodeJS.ProcessEnv = { ...env, MLFLOW_TRACKING_URI: client.base };
+    const u = new URL(uri);
+    if (u.username || u.password) {
+      childEnv.MLFLOW_TRACKING_USERNAME = decodeURIComponent(u.username);
+      childEnv.MLFLOW_TRACKING_PASSWORD = decodeURIComponent(u.password);
+    }
+    const child = spawn(process.execPath, [fileURLToPath(BIN), 'sync', '--run', runDir, '--uri', client.base], { detached: true, stdio: ['ignore', fd, fd], env: childEnv });
+    child.unref();
+    closeSync(fd);
+    return child.pid ? { pid: child.pid, log } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export { syncRun, findRunDirs } from './sync.ts';

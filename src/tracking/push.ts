@@ -82,6 +82,7 @@ export class Pusher {
   private modelsSupported = true;
   private recover: boolean;
   private errors: string[] = [];
+  private deadline?: number;
 
   constructor(private o: PushOptions) {
     this.c = o.client;
@@ -164,6 +165,11 @@ export class Pusher {
     return { logged, total };
   }
 
+  /** Start no new stage after this time (ms since the epoch), in the push under way too. */
+  stopAt(deadline: number): void {
+    this.deadline = deadline;
+  }
+
   /** Stages MLflow refused since the last call (message per stage). */
   takeErrors(): string[] {
     return this.errors.splice(0);
@@ -174,8 +180,12 @@ export class Pusher {
     return this.dirty.size > 0 || (this.runEnd !== undefined && !this.o.state.parent?.terminated);
   }
 
-  /** Push everything fed so far that MLflow does not have yet. */
-  async push(): Promise<void> {
+  /**
+   * Push everything fed so far that MLflow does not have yet; with `deadline` (ms since the
+   * epoch), no new stage is started after it (hasWork() then says whether anything is left).
+   */
+  async push(deadline?: number): Promise<void> {
+    if (deadline !== undefined) this.deadline = deadline;
     try {
       await this.pushAll();
     } catch (err) {
@@ -206,7 +216,7 @@ export class Pusher {
     let failure: unknown;
     let next = 0;
     const worker = async () => {
-      while (next < ids.length && failure === undefined) {
+      while (next < ids.length && failure === undefined && !(this.deadline && Date.now() > this.deadline)) {
         const id = ids[next++];
         const v = this.stages.get(id)!;
         try {
@@ -491,7 +501,7 @@ export class Pusher {
     ];
     if (this.modelsSupported) {
       try {
-        const name = stageId.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 200);
+        const name = stageId.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 200);
         const model = await this.c.createLoggedModel({
           experimentId: this.o.state.experimentId!,
           name,

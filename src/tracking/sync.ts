@@ -1,7 +1,7 @@
 // `milflow sync`: push a run's outbox (events.jsonl + cache manifests) to MLflow, idempotently
 // and resumably: the tracking state says what the server already holds, so a sync after an
 // outage sends only the rest, and a second sync sends nothing.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, openSync, writeSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MlflowClient, type MlflowClientOptions } from './mlflow-client.ts';
 import { Pusher, type PushStats } from './push.ts';
@@ -43,6 +43,7 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
   if (!opts.force && !state.pending && state.uri === client.base && state.parent?.terminated) {
     return { ...base, requests: client.requests, parentRunId: state.parent.mlflowRunId, skipped: 'already in sync' };
   }
+  const release = lockSync(runDir);
   const save = () => saveState(runDir, state);
   const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save, recover: true, onProgress: opts.onProgress });
   for (const e of events) pusher.add(e);
@@ -60,8 +61,37 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
     throw err;
   } finally {
     save();
+    release();
   }
   return { ...base, ...pusher.stats, requests: client.requests, parentRunId: state.parent?.mlflowRunId, experimentUrl: pusher.experimentUrl() };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** One sync per run at a time (a background sync may still be at work when the user runs one). */
+function lockSync(runDir: string): () => void {
+  const p = join(runDir, 'tracking-sync.lock');
+  for (let i = 0; i < 2; i++) {
+    try {
+      const fd = openSync(p, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(p, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(p, 'utf8').trim());
+      if (pid && pid !== process.pid && alive(pid)) throw new Error(`${runDir}: another sync of this run is under way (pid ${pid}); try again when it ends`);
+      rmSync(p, { force: true }); // left by a sync that died
+    }
+  }
+  throw new Error(`${p}: cannot take the sync lock`);
 }
 
 /** Run directories (those with an events.jsonl) under runs/<experiment>/, oldest first. */
