@@ -1,10 +1,11 @@
 // milflow report spec.yaml [--run DIR] [--open]: render the paper-style report of a run
 // (default: the experiment's latest run) into runs/<experiment>/<run-id>/report/.
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
-import { parse as parseYaml } from 'yaml';
+import { loadSpec, type ResolvedExperiment } from '../spec/load.ts';
+import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { buildReport } from '../report/build.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import { entriesFromEvents } from '../report/inputs.ts';
@@ -20,35 +21,38 @@ export function register(program: Command): void {
     .description('write the report (HTML, Markdown, CSV tables, SVG figures) of a run into its run directory')
     .argument('[spec]', 'experiment spec (its latest run is reported)')
     .option('--run <dir>', 'report this run directory (runs/<experiment>/<run-id>)')
-    .option('--root <dir>', 'output root when the spec does not set one', 'runs')
     .option('--open', 'open the HTML report in the default browser')
-    .action(async (specPath: string | undefined, o: { run?: string; root: string; open?: boolean }) => {
-      let spec: { name?: string; description?: string; task?: { classes?: string[] }; output?: { root?: string } } | undefined;
-      if (specPath) {
-        if (!existsSync(specPath)) throw new Error(`${specPath}: no such spec file`);
-        spec = parseYaml(readFileSync(specPath, 'utf8'));
-      }
+    .option(...OUT_OPTION)
+    .action(async (specPath: string | undefined, o: { run?: string; open?: boolean; out?: string }) => {
+      const loaded = specPath ? await loadSpec(specPath, { checkFiles: false }) : undefined;
+      let spec: ResolvedExperiment | undefined = loaded?.spec;
       let runDir: string;
       if (o.run) runDir = resolve(o.run);
-      else if (spec?.name) {
-        const root = resolve(spec.output?.root ?? o.root);
+      else if (loaded && spec) {
+        const root = outputRoot(loaded, o.out);
         const dirs = findRunDirs(root, spec.name);
         if (!dirs.length) throw new Error(`no runs of '${spec.name}' under ${root}: run \`milflow run ${specPath}\` first`);
         runDir = dirs[dirs.length - 1];
       } else throw Object.assign(new Error('report: give a spec or --run DIR'), { exitCode: 2 });
-      spec ??= loadRunSpec(runDir) as typeof spec;
-      const events = readEvents(runDir);
-      const entries = entriesFromEvents(events).filter((e) => REPORTED.has(e.kind));
-      const outDir = join(runDir, 'report');
-      const t0 = Date.now();
-      process.stderr.write(`report: ${entries.length} stages from ${runDir}\n`);
-      const r = await buildReport({ entries, events, outDir, title: spec?.name, description: spec?.description, classNames: spec?.task?.classes });
-      console.log(`${join(outDir, 'report.html')}  (${r.tables.length} tables, ${r.figures.length} figures, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      if (r.summary.counts.failed) console.log(`note: ${r.summary.counts.failed} stage(s) failed in this run; see the run summary`);
-      // Best effort: put the report on the run's MLflow parent run when it is tracked.
-      if (resolveTarget(loadRunSpec(runDir), 'milflow') && existsSync(join(runDir, 'tracking-state.json'))) {
-        await uploadReport(runDir).catch((err) => console.error(`report: not uploaded to MLflow (${err.message}); \`milflow sync --run ${runDir}\` retries`));
-      }
-      if (o.open) spawn(process.platform === 'darwin' ? 'open' : 'xdg-open', [join(outDir, 'report.html')], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref();
+      spec ??= loadRunSpec(runDir) as ResolvedExperiment | undefined;
+      const r = await writeRunReport(runDir, spec);
+      console.log(`${r.html}  (${r.tables} tables, ${r.figures} figures, ${r.seconds.toFixed(1)} s)`);
+      if (r.failed) console.log(`note: ${r.failed} stage(s) failed in this run; see the run summary`);
+      if (o.open) spawn(process.platform === 'darwin' ? 'open' : 'xdg-open', [r.html], { detached: true, stdio: 'ignore' }).on('error', () => {}).unref();
     });
+}
+
+/** Renders a run's report into <runDir>/report/ (and onto its MLflow run when tracked). */
+export async function writeRunReport(runDir: string, spec: ResolvedExperiment | undefined, opts: { quiet?: boolean } = {}) {
+  const events = readEvents(runDir);
+  const entries = entriesFromEvents(events).filter((e) => REPORTED.has(e.kind));
+  const outDir = join(runDir, 'report');
+  const t0 = Date.now();
+  if (!opts.quiet) process.stderr.write(`report: ${entries.length} stages from ${runDir}\n`);
+  const r = await buildReport({ entries, events, outDir, title: spec?.name, description: spec?.description, classNames: spec?.task?.classes });
+  // Best effort: put the report on the run's MLflow parent run when it is tracked.
+  if (resolveTarget(loadRunSpec(runDir), 'milflow') && existsSync(join(runDir, 'tracking-state.json'))) {
+    await uploadReport(runDir).catch((err) => console.error(`report: not uploaded to MLflow (${err.message}); \`milflow sync --run ${runDir}\` retries`));
+  }
+  return { html: join(outDir, 'report.html'), tables: r.tables.length, figures: r.figures.length, failed: r.summary.counts.failed, seconds: (Date.now() - t0) / 1000 };
 }

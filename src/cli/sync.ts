@@ -1,8 +1,8 @@
 // milflow sync [spec.yaml] [--run DIR] [--all]: push buffered run events to MLflow.
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { loadSpec } from '../spec/load.ts';
+import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { syncRun, findRunDirs } from '../tracking/sync.ts';
 import { redact } from '../tracking/mlflow-client.ts';
 import { PushProgress } from '../tracking/progress.ts';
@@ -14,20 +14,19 @@ export function register(program: Command): void {
     .argument('[spec]', 'experiment spec: sync every run of this experiment')
     .option('--run <dir>', 'sync one run directory (runs/<experiment>/<run-id>)')
     .option('--all', 'sync every run under the output root')
-    .option('--root <dir>', 'output root', 'runs')
+    .option(...OUT_OPTION)
     .option('--uri <uri>', 'MLflow tracking URI (default: the spec, then MLFLOW_TRACKING_URI)')
     .option('--force', 're-check runs already marked as synced')
-    .action(async (specPath: string | undefined, o: { run?: string; all?: boolean; root: string; uri?: string; force?: boolean }) => {
+    .action(async (specPath: string | undefined, o: { run?: string; all?: boolean; out?: string; uri?: string; force?: boolean }) => {
       let dirs: string[];
       let specUri: string | undefined;
       if (o.run) dirs = [resolve(o.run)];
       else if (specPath) {
-        const spec = parseYaml(readFileSync(specPath, 'utf8')) as { name?: string; output?: { root?: string }; tracking?: { mlflow?: { uri?: string } } };
+        const loaded = await loadSpec(specPath, { checkFiles: false });
         // The spec's own URI may carry credentials that the run's stored copy does not.
-        specUri = spec?.tracking?.mlflow?.uri;
-        if (!spec?.name) throw new Error(`${specPath}: no 'name'`);
-        dirs = findRunDirs(resolve(spec.output?.root ?? o.root), spec.name);
-      } else if (o.all) dirs = findRunDirs(resolve(o.root));
+        specUri = loaded.spec.tracking?.mlflow?.uri;
+        dirs = findRunDirs(outputRoot(loaded, o.out), loaded.spec.name);
+      } else if (o.all) dirs = findRunDirs(resolve(o.out ?? 'runs'));
       else throw Object.assign(new Error('sync: give a spec, --run DIR or --all'), { exitCode: 2 });
       if (dirs.length === 0) {
         console.log('sync: no runs found');

@@ -48,6 +48,8 @@ export interface RunRecord {
   seconds?: number;
   counts: Record<StageStatus, number>;
   stages: StageRecord[];
+  /** Warnings printed during the run (damaged entries recomputed, degenerate data); the report shows them. */
+  warnings?: { id?: string; code: string; message: string }[];
 }
 
 export const experimentDir = (root: string, experiment: string) => join(root, experiment);
@@ -120,7 +122,7 @@ export class RunRecorder {
   }
   writeSpec(text: string): void {
     // A tracking URI may carry a password (http://user:pass@host): never stored in the run.
-    writeFileSync(join(this.dir, 'spec.yaml'), text.replace(/\b(https?:\/\/)[^/@\s'"]*@/g, '$1***@'));
+    writeFileSync(join(this.dir, 'spec.yaml'), text.replace(/\b(https?:\/\/)[^/@\s'"]*@/g, '$1'));
   }
   event(e: RunEvent): void {
     appendFileSync(this.eventsPath, JSON.stringify(e) + '\n');

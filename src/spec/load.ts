@@ -9,7 +9,8 @@ import { parseYaml, type ParsedYaml } from './positions.ts';
 import { schemaIssues, type Issue } from './schema.ts';
 import { resolvePath, semanticIssues } from './semantic.ts';
 import { cartesian, setPath, sweepTarget } from './sweep.ts';
-import { CLAM_TYPES, type LoadedSpec, type ResolvedExperiment, type Variant } from './resolved.ts';
+import { isClam } from '../models/config.ts';
+import { type LoadedSpec, type ResolvedExperiment, type Variant } from './resolved.ts';
 
 export * from './resolved.ts';
 export { SpecError, formatSpecMessage, type SpecMessage } from './errors.ts';
@@ -168,8 +169,8 @@ export function resolveSpec(data: any, dir: string): ResolvedExperiment {
     spec.splits.import_dir = typeof d === 'string' ? resolvePath(dir, d) : Object.fromEntries(Object.entries(d).map(([k, v]) => [k, resolvePath(dir, v as string)]));
   }
   if (spec.evaluate.compare === undefined) {
-    const clam = spec.models.filter((m: any) => CLAM_TYPES.has(m.type));
-    const other = spec.models.filter((m: any) => !CLAM_TYPES.has(m.type));
+    const clam = spec.models.filter((m: any) => isClam(m.type));
+    const other = spec.models.filter((m: any) => !isClam(m.type));
     spec.evaluate.compare = clam.flatMap((a: any) => other.map((b: any) => [a.name, b.name]));
   }
   return spec as ResolvedExperiment;

@@ -82,4 +82,3 @@ export interface LoadedSpec {
 }
 
 
-export const CLAM_TYPES: ReadonlySet<string> = new Set(['clam_sb', 'clam_mb']);

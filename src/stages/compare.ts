@@ -7,9 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
 import {
-  alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readFoldPredictions, readPredictions,
+  alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readPredictions,
   wilcoxonSignedRank,
 } from '../stats/index.ts';
+import { readFoldPredictions } from './folds.ts';
 
 export interface CompareParams { a: string; b: string; cohort: string; classes?: string[]; ci?: string; bootstrap?: unknown }
 

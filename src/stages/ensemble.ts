@@ -4,7 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
-import { alignPredictions, argmax, jsonSafe, readFoldPredictions, summarize, writePredictions, type Predictions } from '../stats/index.ts';
+import { alignPredictions, argmax, jsonSafe, summarize, writePredictions, type Predictions } from '../stats/index.ts';
+import { readFoldPredictions } from './folds.ts';
 import { scalarMetrics } from './evaluate.ts';
 
 export interface EnsembleParams { cohort: string; classes?: string[]; ci?: 'delong' | 'bootstrap'; bootstrap?: { n?: number; seed?: number } }

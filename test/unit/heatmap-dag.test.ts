@@ -1,6 +1,6 @@
 // The DAG builder declares heatmap stages only for WSI datasets with evaluate.heatmaps > 0: one
 // per model × fraction × fold, reading the train, dataset and splits stages plus every slide's
-// patch stage (coordinate attributes) and slide file (external), as src/wsi/expand.ts names them.
+// patch stage (coordinate attributes) and slide file (external), as src/dag/wsi.ts names them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
