@@ -3,7 +3,7 @@
 // with its DeLong CI (ensemble), and the CLAM − MIL differences with their p-values (compare).
 // Keys follow the stage ids, so sweep variants and cohorts stay apart:
 // auc_mean/clam_sb/frac_0.5/test, ensemble_auc/clam_sb/frac_1/external, auc_diff/clam_sb-vs-mil/frac_1/test.
-import type { Manifest } from '../stages/types.ts';
+import type { Manifest } from '../types/stage.ts';
 
 export interface HeadlineInput {
   id: string;

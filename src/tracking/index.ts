@@ -10,7 +10,7 @@ import { writeFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { RunEvent } from '../exec/events.ts';
+import type { RunEvent } from '../records/events.ts';
 import { MlflowClient, MlflowUnavailableError, redact } from './mlflow-client.ts';
 import { Pusher } from './push.ts';
 import { loadState, saveState } from './state.ts';

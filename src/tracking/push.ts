@@ -7,8 +7,8 @@
 // starts, so per-epoch metrics reach it while it trains.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { RunEvent } from '../exec/events.ts';
-import type { Manifest } from '../stages/types.ts';
+import type { RunEvent } from '../records/events.ts';
+import type { Manifest } from '../types/stage.ts';
 import { STAGES } from '../stages/registry.ts';
 import { MlflowApiError, MlflowClient, type MlflowMetric, type MlflowRun, type MlflowTag } from './mlflow-client.ts';
 import { toParams, clipTag } from './flatten.ts';
