@@ -9,7 +9,7 @@
 import { canonicalJson } from '../spec/canonical.ts';
 import { datasetSource, type LoadedSpec, type ResolvedDataset, type ResolvedExperiment, type ResolvedModel } from '../spec/resolved.ts';
 import { CLUSTERING_FIELDS, modelTraits } from '../models/config.ts';
-import type { Json, StageDecl } from '../stages/types.ts';
+import type { Json, StageDecl } from '../types/stage.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import type { Coords } from './types.ts';
 import { listSplitFiles } from '../splits/files.ts';

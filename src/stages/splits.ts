@@ -1,6 +1,6 @@
 // Stage `splits` (identity splits/frac=<f>): case-level stratified folds for one training
 // fraction, CLAM file layout, plus leakage.json. See src/splits and CONTRACTS.md.
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import { makeSplits, readDatasetDir, writeSplits, type PatientVoting, type SplitMode } from '../splits/index.ts';
 
 export interface SplitsParams {

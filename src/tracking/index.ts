@@ -5,7 +5,7 @@
 // unreachable the tracker backs off (events stay in the run dir for `milflow sync`).
 import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunEvent } from '../exec/events.ts';
+import type { RunEvent } from '../records/events.ts';
 import { MlflowClient, MlflowUnavailableError } from './mlflow-client.ts';
 import { Pusher } from './push.ts';
 import { loadState, saveState } from './state.ts';

@@ -5,12 +5,12 @@
 // replaying the same events never duplicates runs or metric points.
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { RunEvent } from '../exec/events.ts';
-import type { Manifest } from '../stages/types.ts';
+import type { RunEvent } from '../records/events.ts';
+import type { Manifest } from '../types/stage.ts';
 import { STAGES } from '../stages/registry.ts';
 import { MlflowClient, type MlflowMetric, type MlflowRun, type MlflowTag } from './mlflow-client.ts';
 import { toParams, clipTag } from './flatten.ts';
-import { stageEnds } from './events.ts';
+import { stageEnds } from '../records/events.ts';
 import type { PushedRun, TrackingState } from './state.ts';
 
 type StageEnd = Extract<RunEvent, { type: 'stage-end' }>;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MlflowClient, type MlflowClientOptions } from './mlflow-client.ts';
 import { Pusher, type PushStats } from './push.ts';
 import { loadState, saveState } from './state.ts';
-import { readEvents } from './events.ts';
+import { readEvents } from '../records/events.ts';
 import { loadRunSpec, resolveTarget } from './config.ts';
 
 export interface SyncResult extends PushStats {
@@ -24,7 +24,7 @@ export interface SyncOptions {
 }
 
 export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<SyncResult> {
-  const events = readEvents(runDir);
+  const events = readEvents(runDir, { required: true });
   const start = events.find((e) => e.type === 'run-start');
   const spec = loadRunSpec(runDir);
   const target = resolveTarget(spec, start?.type === 'run-start' ? start.experiment : 'milflow', opts.env ?? process.env, opts.uri);

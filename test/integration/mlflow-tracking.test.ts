@@ -11,7 +11,7 @@ import { writeSampleRun } from '../../src/report/sample-run.ts';
 import { createTracker } from '../../src/tracking/index.ts';
 import { syncRun } from '../../src/tracking/sync.ts';
 import { MlflowClient, type MlflowRun } from '../../src/tracking/mlflow-client.ts';
-import type { RunEvent } from '../../src/exec/events.ts';
+import type { RunEvent } from '../../src/records/events.ts';
 
 const why = mlflowUnavailable();
 if (why) console.log(`# skipping MLflow integration tests: ${why}`);
