@@ -17,6 +17,12 @@ export interface SplitsParams {
   import_dir?: string | Record<string, string>;
 }
 
+/** The imported split files the DAG declared (split_0, split_1, …), in fold order. */
+function importFiles(ext: Record<string, string>): string[] | undefined {
+  const ks = Object.keys(ext).map((k) => /^split_(\d+)$/.exec(k)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])).sort((a, b) => a - b);
+  return ks.length ? ks.map((k) => ext[`split_${k}`]) : undefined;
+}
+
 function importDir(p: SplitsParams, ext: Record<string, string>, frac: number): string | undefined {
   if (ext.import_dir) return ext.import_dir;
   const d = p.import_dir;
@@ -43,7 +49,8 @@ const stage: StageKind<SplitsParams> = {
       labelFrac: frac,
       seed: p.seed ?? 1,
       voting: p.voting,
-      importDir: mode === 'import' ? importDir(p, ctx.externals, frac) : undefined,
+      importFiles: mode === 'import' ? importFiles(ctx.externals) : undefined,
+      importDir: mode === 'import' && !importFiles(ctx.externals) ? importDir(p, ctx.externals, frac) : undefined,
     });
     const { leakage } = writeSplits(ctx.outDir, folds, slides, classes, ctx.id);
     ctx.log(`${mode} splits: ${folds.length} folds, ${slides.length} slides; ` +
