@@ -111,7 +111,8 @@ export class RunRecorder {
     this.eventsPath = join(this.dir, 'events.jsonl');
   }
   writeSpec(text: string): void {
-    writeFileSync(join(this.dir, 'spec.yaml'), text);
+    // A tracking URI may carry a password (http://user:pass@host): never stored in the run.
+    writeFileSync(join(this.dir, 'spec.yaml'), text.replace(/\b(https?:\/\/)[^/@\s'"]*@/g, '$1'));
   }
   event(e: RunEvent): void {
     appendFileSync(this.eventsPath, JSON.stringify(e) + '\n');
