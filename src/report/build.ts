@@ -1,6 +1,6 @@
 // Assembles the report: self-contained HTML (inline CSS and SVG, no scripts, no network),
 // Markdown (figures linked as SVG files) and a CSV per table, into one directory.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { join } from 'node:path';
 import type { RunEvent } from '../records/events.ts';
@@ -59,7 +59,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
   files.push(...gallery.map((g) => g.rel));
   const previews = await previewGallery(inputs.previews, o.outDir);
   files.push(...previews.map((g) => g.rel));
-  const warnings = [...reportWarnings(a), ...(o.warnings ?? [])];
+  const warnings = [...reportWarnings(a), ...overlapWarnings(o.entries), ...(o.warnings ?? [])];
   const colours = modelColours(a.models);
   const title = o.title ?? summary.experiment ?? 'milflow report';
   put('report.md', markdown(title, o.description, summary, tables, figures, a.models, warnings) + galleryMd(gallery) + previewsMd(previews));
@@ -235,4 +235,15 @@ function reportWarnings(a: Analysis): string[] {
   return a.singleClass.map(
     (w) => `${prettyModel(w.model)} at ${pct(w.frac)} of the training data predicts a single class ("${w.predicted}") for every slide of ${w.cohort === 'test' ? 'the test set' : `cohort ${w.cohort}`} in ${w.folds.length} of ${w.of} fold${w.of === 1 ? '' : 's'} (fold ${w.folds.join(', ')}): its accuracy there is the class frequency and its balanced accuracy ${(1 / a.nClasses).toFixed(3)}.`,
   );
+}
+
+/** Independent cohorts evaluated despite sharing slides/cases/files with the training data (allow_overlap). */
+function overlapWarnings(entries: StageEntry[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.kind !== 'overlap') continue;
+    const r = JSON.parse(readFileSync(join(e.dir, 'overlap.json'), 'utf8')) as { cohort: string; problems?: string[] };
+    if (r.problems?.length) out.push(`Cohort '${r.cohort}' is not independent of the training data (allow_overlap: true): ${r.problems.join('; ')}. Its results are inflated by leakage.`);
+  }
+  return out;
 }
