@@ -578,7 +578,8 @@ export class Pusher {
   /** The experiment's page in the MLflow UI. */
   experimentUrl(): string | undefined {
     const id = this.o.state.experimentId;
-    return id ? `${this.c.base}/#/experiments/${id}` : undefined;
+    // MLflow 3.x opens its GenAI view unless asked for the training one (3.17 ignores the experiment tag).
+    return id ? `${this.c.base}/#/experiments/${id}?workflowType=machine_learning` : undefined;
   }
 }
 

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
 import { startMlflow, mlflowUnavailable, type MlflowServer } from '../helpers/mlflow.ts';
+import { chromiumUnavailable, launchBrowser } from '../helpers/browser.ts';
+import { mkdirSync } from 'node:fs';
 import { MlflowClient, type MlflowRun } from '../../src/tracking/mlflow-client.ts';
 import type { RunEvent } from '../../src/records/events.ts';
 
@@ -139,6 +141,37 @@ test('quickstart: parent, one child per executed stage, epoch history; rerun →
   const rt = reused.find((c) => tag(c, 'milflow.stage_id') === trainEnd.id)!;
   assert.equal(tag(rt, 'milflow.reused_from_run_id'), runId1);
   assert.equal(tag(rt, 'milflow.reused_from_mlflow_run_id'), train.info.run_id);
+});
+
+const noBrowser = why ?? chromiumUnavailable();
+test('the experiment page opens in the training view; headline AUC columns in the runs table (screenshot)', { skip: noBrowser }, async () => {
+  const exp = await client.getExperimentByName('qs-online');
+  assert.ok(exp, 'run the first quickstart test before this one');
+  // The URL milflow prints at the end of a run.
+  const url = `${server.uri}/#/experiments/${exp.experiment_id}?workflowType=machine_learning`;
+  const b = await launchBrowser();
+  try {
+    const page = await b.context.newPage();
+    await page.setViewportSize({ width: 2000, height: 800 });
+    await page.goto(url, { waitUntil: 'networkidle', timeout: 120_000 });
+    await page.waitForFunction(() => document.body.innerText.includes('Run Name'), undefined, { timeout: 120_000 });
+    // Metric columns are opt-in in MLflow 3's table: tick the filtered "Metrics (n)" group, as a user would.
+    await page.getByRole('button', { name: 'Columns' }).click();
+    await page.getByPlaceholder('Search columns').fill('auc_mean/');
+    await page.locator('.du-bois-light-tree-treenode', { hasText: /^Metrics \(/ }).locator('.du-bois-light-tree-checkbox').click();
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+    const dir = join(ROOT, 'test-artifacts');
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: join(dir, 'mlflow-experiment.png') });
+    const text = await page.innerText('body');
+    assert.match(text, /Model training/);
+    assert.doesNotMatch(text, /Token Usage|Detect Issues/, 'not the GenAI overview');
+    const heads = await page.locator('[role="columnheader"]').allInnerTexts();
+    assert.ok(heads.some((h) => /^auc_mean\/clam_sb\//.test(h)) && heads.some((h) => /^auc_mean\/mil\//.test(h)), heads.join(' | '));
+  } finally {
+    await b.close();
+  }
 });
 
 test('quickstart outage: server stopped mid-run, run completes, sync → same as an uninterrupted run', { skip: why }, async () => {
