@@ -155,6 +155,9 @@ test('the experiment page opens in the training view; headline AUC columns in th
     await page.setViewportSize({ width: 2000, height: 800 });
     await page.goto(url, { waitUntil: 'networkidle', timeout: 120_000 });
     await page.waitForFunction(() => document.body.innerText.includes('Run Name'), undefined, { timeout: 120_000 });
+    // The assistant side panel takes a third of the page: closed, as a user would.
+    const closeButton = page.locator('[aria-label*="close" i]').last();
+    if (await closeButton.count()) await closeButton.click().catch(() => {});
     // Metric columns are opt-in in MLflow 3's table: tick the filtered "Metrics (n)" group, as a user would.
     await page.getByRole('button', { name: 'Columns' }).click();
     await page.getByPlaceholder('Search columns').fill('auc_mean/');
