@@ -13,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { listFiles, sha256File } from '../dag/keys.ts';
 import type { Manifest } from '../stages/types.ts';
 import { sha256FileAsync } from './file-digest.ts';
+import { faultPoint } from './fault.ts';
 import { beat, stopBeat } from './heartbeat.ts';
 import { acquire, lockStaleMs, type LockOwner } from './lock.ts';
 import { self } from './owner.ts';
@@ -138,6 +139,7 @@ export class CacheStore {
       }
       const old = `${dest}.old-${randomBytes(6).toString('hex')}`;
       renameSync(dest, old);
+      faultPoint('publish:swap');
       renameSync(tmpDir, dest);
       fsyncPath(dirname(dest));
       rmSync(old, { recursive: true, force: true });
@@ -145,6 +147,7 @@ export class CacheStore {
       renameSync(tmpDir, dest);
     }
     fsyncPath(dirname(dest));
+    faultPoint('publish:placed');
     return true;
   }
 
@@ -185,8 +188,10 @@ export class CacheStore {
       files[rel] = await sha256FileAsync(f);
       sizes[rel] = statSync(f).size;
       await fsyncAsync(f);
+      faultPoint('publish:file');
     }
     const full = this.describe(tmpDir, manifest, files, sizes);
+    faultPoint('publish:manifest');
     await fsyncAsync(join(tmpDir, 'manifest.json'));
     await fsyncAsync(tmpDir);
     const published = this.place(tmpDir, manifest.kind, manifest.key, opts.replace ?? false);

@@ -10,6 +10,7 @@ import type { Experiment, Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageInput, StageResult } from '../stages/types.ts';
 import { CacheStore, lockStaleMs } from '../cache/store.ts';
 import { cleanLeftovers } from '../cache/leftovers.ts';
+import { faultPoint } from '../cache/fault.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
@@ -276,6 +277,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
             : slurm ? await slurm.run(job, attempt, log, onMsg)
             : await pool.run(slot, job, log, onMsg);
           if (abort.signal.aborted) throw new Interrupted();
+          faultPoint('stage:computed');
           const finished = now();
           const seconds = (performance.now() - t) / 1000;
           const pub = await store.publishAsync(tmp, {
@@ -359,6 +361,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     if (r.status === 'skipped' || r.status === 'pending') continue;
     identities[s.id] = { key: s.key, version: s.version, params: s.params, inputs: s.inputs, status: r.status as StageStatus, runId };
   }
+  faultPoint('run:identities');
   await updateIdentities(plan.root, plan.experiment, identities);
   await trackChain;
   if (tracker) await tracker.close().catch((err) => warnTracking(`tracking failed: ${err?.message ?? err}`));

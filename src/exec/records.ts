@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { DeviceSlot, Json } from '../stages/types.ts';
+import { faultPoint } from '../cache/fault.ts';
 import type { InputRef } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
 
@@ -62,6 +63,7 @@ export function newRunId(now = new Date()): string {
 function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
   writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  faultPoint('write:json');
   renameSync(tmp, path);
 }
 
@@ -97,7 +99,15 @@ export function runDirs(root: string, experiment: string): string[] {
 }
 
 export function readRecord(runDir: string): RunRecord {
-  return JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8'));
+  return readJsonFile(join(runDir, 'record.json'), 'run record');
+}
+
+/** Parses a JSON file; every failure names the file (a torn or hand-edited record is common after a crash). */
+export function readJsonFile<T = any>(path: string, what = 'JSON file'): T {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (err: any) { throw new Error(`${path}: cannot read ${what} (${err?.code ?? err?.message})`); }
+  if (!text.trim()) throw new Error(`${path}: ${what} is empty`);
+  try { return JSON.parse(text); } catch (err: any) { throw new Error(`${path}: ${what} is not valid JSON (${err?.message})`); }
 }
 
 export function readEvents(runDir: string): RunEvent[] {
