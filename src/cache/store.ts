@@ -25,8 +25,10 @@ export type CacheManifest = Manifest & {
   run_id?: string;
   /** Relative path → size in bytes of every output file (cheap check on a cache hit). */
   sizes?: Record<string, number>;
-  /** sha256 of the canonical JSON of this manifest without `checksum`. */
+  /** sha256 of this manifest's JSON without `checksum`. */
   checksum?: string;
+  /** The stage's degenerate-data warnings (StageResult.warnings). */
+  warnings?: string[];
 };
 
 export interface Check { ok: boolean; problems: string[] }

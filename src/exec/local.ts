@@ -173,9 +173,17 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     return o;
   };
 
+  const stageWarnings = (s: PlannedStage, ws: unknown) => {
+    if (Array.isArray(ws)) for (const w of ws) warn('degenerate', `${s.id}: ${w}`, s.id);
+  };
   const cachedOutcome = (s: PlannedStage): Outcome => {
     let producedByRunId: string | undefined;
-    try { producedByRunId = store.readManifest(s.kind, s.key).run_id; } catch { /* older entry */ }
+    try {
+      const m = store.readManifest(s.kind, s.key);
+      producedByRunId = m.run_id;
+      // A reused entry repeats its warnings: a rerun must not hide what the first run said.
+      stageWarnings(s, m.warnings);
+    } catch { /* older entry */ }
     return { status: 'cached', seconds: 0, manifestPath: store.manifestPath(s.kind, s.key), producedByRunId };
   };
 
@@ -282,13 +290,14 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
           const seconds = (performance.now() - t) / 1000;
           const pub = await store.publishAsync(tmp, {
             kind: s.kind, id: s.id, key: s.key, version, params: s.params, inputs: s.inputs, metrics: result.metrics ?? {},
-            summary: result.summary, engine: result.engine, timings: { started: startedAt, finished, seconds: round(seconds) },
+            summary: result.summary, engine: result.engine, ...(result.warnings?.length ? { warnings: result.warnings } : {}), timings: { started: startedAt, finished, seconds: round(seconds) },
             // A Slurm job reports the compute node it ran on.
             host: (result as { slurm?: { host?: string } }).slurm?.host ?? thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
           }, { replace: forced });
           temps.delete(tmp);
           // Only if our lock was taken over (a holder on another host judged stale): the first entry stays.
           if (!pub.published) { log(`another run published ${s.kind}/${s.key} first; kept its entry`); return cachedOutcome(s); }
+          stageWarnings(s, result.warnings);
           return { status: 'executed', seconds, engine: result.engine, device: slot, attempts: attempt, manifestPath: store.manifestPath(s.kind, s.key) };
         } catch (err: any) {
           store.dropTemp(tmp);

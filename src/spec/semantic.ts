@@ -47,6 +47,9 @@ export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
     }
   }
 
+  // The output root holds runs/<name>/ beside runs/cache/: a run directory must not be the cache.
+  if (spec.name === 'cache') add(['name'], `'cache' is the output root's cache directory; choose another name`);
+
   // task
   const t = spec.task ?? {};
   if (t.label_map && typeof t.label_map === 'object') {

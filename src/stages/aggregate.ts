@@ -53,7 +53,12 @@ const stage: StageKind<AggregateParams> = {
     put('auc_mean', auc.mean); put('auc_std', auc.std); put('accuracy_mean', acc.mean); put('accuracy_std', acc.std);
     put('balanced_accuracy_mean', bacc.mean); put('f1_mean', f1.mean);
     ctx.log(`${p.cohort}: AUC ${auc.mean.toFixed(4)} ± ${auc.std.toFixed(4)} over ${auc.n} folds, accuracy ${acc.mean.toFixed(4)} ± ${acc.std.toFixed(4)}`);
-    return { metrics, summary: jsonSafe({ auc_mean: auc.mean, auc_std: auc.std, n_folds: rows.length }) as any };
+    const warnings: string[] = [];
+    const without = rows.filter((r) => r.auc === undefined).map((r) => r.fold);
+    if (rows.length && !defined.length) warnings.push(`no fold has an AUC (every ${p.cohort} set holds one class): the AUC columns of the report are empty`);
+    else if (without.length) warnings.push(`fold(s) ${without.join(', ')} have no AUC (one-class ${p.cohort} set); the mean is over ${defined.length} of ${rows.length} folds`);
+    for (const w of warnings) ctx.log(`warning: ${w}`);
+    return { metrics, summary: jsonSafe({ auc_mean: auc.mean, auc_std: auc.std, n_folds: rows.length }) as any, ...(warnings.length ? { warnings } : {}) };
   },
 };
 
