@@ -43,7 +43,8 @@ export function claimName(root: string, name: string, spec: { path: string; hash
       `running ${spec.path} (spec hash ${spec.hash.slice(0, 12)}) there would mix their runs, status and report: ${how}`,
     ), { exitCode: 2 });
   }
-  if (!owner || owner.specPath !== spec.path) {
+  // New claim, or the owner edited its spec (same path, new hash); an identical copy leaves it be.
+  if (!owner || (owner.specPath === spec.path && owner.specHash !== spec.hash) || !existsSync(file)) {
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify({ specPath: spec.path, specHash: spec.hash, since: new Date().toISOString() } satisfies NameClaim, null, 2) + '\n');

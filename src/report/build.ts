@@ -54,8 +54,9 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
   const gallery = await heatmapGallery(inputs.heatmaps, o.outDir);
   files.push(...gallery.map((g) => g.rel));
   const title = o.title ?? summary.experiment ?? 'milflow report';
-  put('report.md', markdown(title, o.description, summary, tables, figures, a.models) + galleryMd(gallery));
-  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs, galleryHtml(gallery)));
+  const warnings = runWarnings(o.events);
+  put('report.md', markdown(title, o.description, summary, tables, figures, a.models, warnings) + galleryMd(gallery));
+  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs, galleryHtml(gallery), warnings));
   return { files, figures: figures.map((f) => f.id), tables: tables.map((t) => t.id), summary };
 }
 
@@ -81,12 +82,21 @@ function summaryCsv(s: RunSummary): string {
   return lines.join('\n') + '\n';
 }
 
-function markdown(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[]): string {
-  const out: string[] = [`# ${title}`, ''];
-  if (desc) out.push(desc, '');
+/** The run's warnings (degenerate data, recomputed damaged entries), once each. */
+function runWarnings(events: RunEvent[] | undefined): string[] {
+  return [...new Set((events ?? []).flatMap((e) => (e.type === 'warning' ? [e.message] : [])))];
+}
+
+/** Text from the spec or a stage into Markdown: HTML in it is shown, never rendered. */
+const mdText = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function markdown(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[], warnings: string[] = []): string {
+  const out: string[] = [`# ${mdText(title)}`, ''];
+  if (warnings.length) out.push(`> **Warning: this run is degenerate or was repaired (${warnings.length})**`, '>', ...warnings.map((w) => `> - ${mdText(w)}`), '');
+  if (desc) out.push(mdText(desc), '');
   out.push(`Models: ${models.map(prettyModel).join(', ')}`, '', '## Run summary', '', '| | |', '|---|---|', ...summaryRows(s).map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`), '');
   out.push('| Stage kind | Executed | From cache | Failed | Compute time |', '|---|---:|---:|---:|---:|', ...s.byKind.map((r) => `| ${r.kind} | ${r.executed} | ${r.cached} | ${r.failed} | ${fmtSeconds(r.seconds)} |`), '');
-  if (s.failed.length) out.push('**Failed stages**', '', ...s.failed.map((f) => `- \`${f.id}\`: ${f.error}`), '');
+  if (s.failed.length) out.push('**Failed stages**', '', ...s.failed.map((f) => `- \`${f.id}\`: ${mdText(f.error ?? '')}`), '');
   tables.forEach((t, i) => out.push(`## Table ${i + 1}. ${t.title}`, '', t.caption, '', tableMd(t), '', `CSV: [tables/${t.id}.csv](tables/${t.id}.csv)`, ''));
   figures.forEach((f, i) => out.push(`## Figure ${i + 1}. ${f.title}`, '', `![${f.title}](figures/${f.id}.svg)`, '', f.caption, ''));
   return out.join('\n');
@@ -102,14 +112,16 @@ th{background:#f4f6f8;font-weight:600}td{white-space:nowrap}.num{text-align:righ
 .caption{color:#444;font-size:.9rem;max-width:900px}.kv th{background:none;font-weight:600;width:11rem}
 figure{margin:1.2rem 0 2rem}figure svg{max-width:100%;height:auto}figcaption{font-size:.9rem;color:#444;max-width:900px}
 .fail{color:#a4161a}.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin:0 .3em 0 .8em;vertical-align:-.05em}
+.warn{border:2px solid #a4161a;background:#fff4f4;padding:.6rem 1rem;margin:1rem 0}.warn ul{margin:.3rem 0 0}
 nav a{margin-right:1rem}a{color:#0b5394}code{font-size:.88em}
 `;
 
-function html(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[], fracs: number[], gallery = ''): string {
+function html(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[], fracs: number[], gallery = '', warnings: string[] = []): string {
   const p: string[] = [];
   p.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`);
   p.push(`<title>${esc(title)} — milflow report</title><style>${CSS}</style></head><body>`);
   p.push(`<h1>${esc(title)}</h1><p class="sub">milflow report · models: ${models.map((m) => esc(prettyModel(m))).join(', ')} · training fractions: ${fracs.map(pct).join(', ')}</p>`);
+  if (warnings.length) p.push(`<div class="warn" role="alert"><strong>Warning: this run is degenerate or was repaired (${warnings.length})</strong><ul>${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>`);
   if (desc) p.push(`<p>${esc(desc)}</p>`);
   p.push(`<nav><a href="#summary">Run summary</a><a href="#tables">Tables</a><a href="#figures">Figures</a></nav>`);
   p.push(`<h2 id="summary">Run summary</h2><table class="kv"><tbody>${summaryRows(s).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`);

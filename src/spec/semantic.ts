@@ -158,6 +158,11 @@ function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: Sem
     add(path, `must be a file, but is a directory: ${shown}`);
     return false;
   }
+  // A FIFO or device would block the reader forever (and with it the run's signal handling).
+  if (kind === 'file' && !st.isFile()) {
+    add(path, `must be a regular file, but is a ${st.isFIFO() ? 'named pipe (FIFO)' : st.isSocket() ? 'socket' : 'device or special file'}: ${shown}`);
+    return false;
+  }
   return true;
 }
 

@@ -198,4 +198,18 @@ if (process.env.MILFLOW_CI_CHILD) {
     assert.match(bad.stdout, /corrupt: data .*digest mismatch: features\.bin/);
     rmSync(root, { recursive: true, force: true });
   });
+
+  test('finding 5: stage warnings reach the terminal and the record, and are repeated when the entry is reused', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+    const decls: StageDecl[] = [{ id: 'ds', kind: 't_block', params: { name: 'ds', warn: 'no slides of class tumor' }, inputs: {} }];
+    for (const expect of ['executed', 'cached']) {
+      const plan = await planDecls(decls, { root, experiment: 'w' });
+      const logged: string[] = [];
+      const r = await executePlan({ plan, resources, progress: 'none', onEvent: (e) => { if (e.type === 'warning') logged.push(e.message); } });
+      assert.equal(r.record.stages[0].status, expect);
+      assert.deepEqual(r.record.warnings, [{ id: 'ds', code: 'degenerate', message: 'ds: no slides of class tumor' }]);
+      assert.deepEqual(logged, ['ds: no slides of class tumor']);
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
 }
