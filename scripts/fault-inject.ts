@@ -15,7 +15,7 @@ import { planDecls } from '../src/dag/plan.ts';
 import { CacheStore } from '../src/cache/store.ts';
 import { executePlan } from '../src/exec/local.ts';
 import { registerStageKind } from '../src/stages/registry.ts';
-import type { StageDecl } from '../src/stages/types.ts';
+import type { StageDecl } from '../src/types/stage.ts';
 
 const THIS = fileURLToPath(import.meta.url);
 const KINDS = fileURLToPath(new URL('../test/integration/cache-kinds.ts', import.meta.url));

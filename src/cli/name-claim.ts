@@ -5,7 +5,7 @@
 // normal workflow and stays allowed, as does running a byte-identical copy from elsewhere.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRecord, runDirs } from '../exec/records.ts';
+import { readRecord, runDirs } from '../records/journal.ts';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Names that are directories of the output root itself. */

@@ -9,9 +9,11 @@
 import { canonicalJson } from '../spec/canonical.ts';
 import { datasetSource, type LoadedSpec, type ResolvedDataset, type ResolvedExperiment, type ResolvedModel } from '../spec/resolved.ts';
 import { CLUSTERING_FIELDS, modelTraits } from '../models/config.ts';
-import type { Json, StageDecl } from '../stages/types.ts';
+import type { Json, StageDecl } from '../types/stage.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import type { Coords } from './types.ts';
+import { listSplitFiles } from '../splits/files.ts';
+import { importDirFor } from '../spec/split-import.ts';
 
 interface Raw {
   /** Identity without sweep coordinates (unique within one variant). */
@@ -110,15 +112,20 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
 
   for (const frac of fracs) {
     const splitsId = `splits/${fracLabel(frac)}`;
-    const splitParams: Record<string, unknown> = {
+    let splitParams: Record<string, unknown> = {
       mode: sp.mode, folds, val_frac: sp.val_frac, test_frac: sp.test_frac, seed: sp.seed, frac,
     };
     const externals: Record<string, string> = {};
     if (sp.mode === 'import') {
-      const d = sp.import_dir as unknown;
-      const dir = typeof d === 'string' ? d : d && typeof d === 'object' ? (d as Record<string, string>)[String(frac)] : undefined;
+      // Keyed by the split files' contents, one external per fold used: the same splits under
+      // another path (or next to other files) are the same stage. Seed and fractions of
+      // generated splits play no part.
+      const dir = sp.import_dir === undefined ? undefined : importDirFor(sp.import_dir as string | Record<string, string>, frac);
       if (!dir) throw new Error(`splits.import_dir has no directory for training fraction ${frac}`);
-      externals.import_dir = dir;
+      const files = listSplitFiles(dir);
+      if (files.length < folds) throw new Error(`${dir}: holds ${files.length} split file(s), the experiment asks for ${folds} folds`);
+      files.slice(0, folds).forEach((f, k) => (externals[`split_${k}`] = f));
+      splitParams = { mode: sp.mode, folds, frac };
     }
     out.push({ base: splitsId, head: 'splits', tail: fracLabel(frac), kind: 'splits', params: splitParams as Json, inputs: { dataset: main.id }, externals, labels: { frac } });
   }

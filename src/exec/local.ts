@@ -1,28 +1,26 @@
 // Local executor: runs a plan over device slots. Light stages run in this process; heavy ones in
-// worker processes (src/stages/worker.ts, one per device slot, reused: src/exec/pool.ts) pinned
+// worker processes (src/exec/worker.ts, one per device slot, reused: src/exec/pool.ts) pinned
 // to their slot, or as Slurm jobs with resources.executor: slurm (src/exec/slurm.ts). Every stage takes the cache
 // lock for its key, writes into a temp dir and publishes atomically, so a crash, a Ctrl-C or a
 // concurrent `milflow run` can never leave a partial entry or compute one twice.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import type { Experiment, Resources } from '../spec/types.gen.ts';
-import type { DeviceSlot, StageInput, StageResult } from '../stages/types.ts';
+import type { DeviceSlot, StageInput, StageResult } from '../types/stage.ts';
 import { CacheStore, lockStaleMs } from '../cache/store.ts';
 import { cleanLeftovers } from '../cache/leftovers.ts';
 import { faultPoint } from '../cache/fault.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
-import type { RunEvent, StageStatus } from './events.ts';
+import type { RunEvent, StageStatus } from '../records/events.ts';
 import { resolveSlots } from './devices.ts';
 import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
 import { extraKindModules, isRegistered, kindInfo, loadKind } from '../stages/registry.ts';
 import { Progress } from './progress.ts';
 import { WorkerPool } from './pool.ts';
-import { RunRecorder, experimentDir, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
+import { RunRecorder, experimentDir, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from '../records/journal.ts';
 
 export const MILFLOW_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
-const TRACKING = new URL('../tracking/index.ts', import.meta.url);
 
 export interface RunOptions {
   plan: Plan;
@@ -66,11 +64,11 @@ class Interrupted extends Error {
 }
 
 async function openTracker(spec: RunOptions['spec'], runDir: string, runId: string, warn: (m: string) => void) {
-  if (!spec || !existsSync(fileURLToPath(TRACKING))) return null;
+  if (!spec) return null;
   try {
-    const mod = await import(TRACKING.href);
-    if (typeof mod.createTracker !== 'function') return null;
-    return (await mod.createTracker({ spec: spec.spec, runDir, runId })) as { onEvent(e: RunEvent): Promise<void>; close(): Promise<void> } | null;
+    // Lazily: runs without tracking never load the MLflow client.
+    const { createTracker } = await import('../tracking/index.ts');
+    return await createTracker({ spec: spec.spec, runDir, runId });
   } catch (err: any) {
     warn(`tracking disabled: ${err?.message ?? err}`);
     return null;

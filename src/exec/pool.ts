@@ -1,14 +1,14 @@
-// One worker process per device slot (src/stages/worker.ts), reused for the slot's next heavy
+// One worker process per device slot (src/exec/worker.ts), reused for the slot's next heavy
 // stage: starting Node + tsx + the engine costs seconds, more than many evaluate stages take.
 // A worker whose stage failed is retired (its state is suspect); one that dies mid-stage fails
 // that stage with the signal or exit code and the last lines of its stderr.
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
-import type { DeviceSlot, StageResult } from '../stages/types.ts';
+import type { DeviceSlot, StageResult } from '../types/stage.ts';
 import { slotEnv } from './devices.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
 
-const WORKER = fileURLToPath(new URL('../stages/worker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** Jobs before a worker is replaced anyway (bounds slow leaks in stage code). */
 const MAX_JOBS = Number(process.env.MILFLOW_WORKER_MAX_JOBS) || 50;
 

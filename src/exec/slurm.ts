@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { Resources } from '../spec/types.gen.ts';
-import type { DeviceSlot, StageResult } from '../stages/types.ts';
+import type { DeviceSlot, StageResult } from '../types/stage.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
 import { runCmd, sbatch, scontrolJob, sacctJob, scancel, slurmReachable, SqueueWatcher, TERMINAL_STATES } from './slurm-cli.ts';
 

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { join } from 'node:path';
-import type { RunEvent } from '../exec/events.ts';
+import type { RunEvent } from '../records/events.ts';
 import { readEntries, type HeatmapRecord, type StageEntry } from './inputs.ts';
 import { analyze } from './analysis.ts';
 import { buildFigures, prettyModel, type Figure } from './figures.ts';

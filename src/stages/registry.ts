@@ -7,7 +7,7 @@
 // Adding a stage kind: its module (src/stages/<kind>.ts, default-exporting a StageKind), one row
 // here, the stages that declare it in src/dag/build.ts, and its tests.
 import { pathToFileURL } from 'node:url';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 
 export interface StageRow {
   /** Implementation version, part of the cache key: bump it when the kind's outputs change. */

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSlurm, releaseSlurm, skipReason } from '../helpers/slurm.ts';
 import { scontrolJob, squeueState } from '../../src/exec/slurm-cli.ts';
-import type { StageDecl } from '../../src/stages/types.ts';
+import type { StageDecl } from '../../src/types/stage.ts';
 import type { Resources } from '../../src/spec/types.gen.ts';
-import type { RunEvent } from '../../src/exec/events.ts';
+import type { RunEvent } from '../../src/records/events.ts';
 
 const h = ensureSlurm();
 const skip = skipReason(h);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import sharp from 'sharp';
 import { Slide, openslideUnavailable } from '../../src/wsi/openslide.ts';
-import { segmentStep, patchStep, extractStep } from '../../src/wsi/steps.ts';
+import { segmentStep, patchStep, extractStep } from '../../src/stages/wsi-steps.ts';
 import { PRESETS } from '../../src/wsi/presets.ts';
 import { expandWsiDataset } from '../../src/dag/wsi.ts';
 import { tinyEncoder } from '../../src/features/onnx-writer.ts';

@@ -6,7 +6,7 @@ import { parseSpec } from '../../src/spec/load.ts';
 import { canonicalJson } from '../../src/spec/canonical.ts';
 import { buildDag } from '../../src/dag/build.ts';
 import type { LoadedSpec } from '../../src/spec/resolved.ts';
-import type { StageDecl } from '../../src/stages/types.ts';
+import type { StageDecl } from '../../src/types/stage.ts';
 
 const base = (extra = '', models = '  - { name: clam_sb, type: clam_sb }\n  - { name: mil, type: mil }\n') => `name: t
 dataset:

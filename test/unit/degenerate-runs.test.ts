@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dataset from '../../src/stages/dataset.ts';
 import aggregate from '../../src/stages/aggregate.ts';
-import type { StageContext, StageInput } from '../../src/stages/types.ts';
+import type { StageContext, StageInput } from '../../src/types/stage.ts';
 import { buildReport } from '../../src/report/build.ts';
 import { claimName } from '../../src/cli/name-claim.ts';
-import { readRecord } from '../../src/exec/records.ts';
+import { readRecord } from '../../src/records/journal.ts';
 import { parseSpec, SpecError } from '../../src/spec/load.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'milflow-degenerate-'));
