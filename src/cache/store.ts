@@ -13,7 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { listFiles, sha256File } from './digest.ts';
 import type { Manifest } from '../types/stage.ts';
 import { sha256FileAsync } from './file-digest.ts';
-import { faultPoint } from './fault.ts';
+import { faultPoint } from '../io/fault-point.ts';
 import { beat, stopBeat } from './heartbeat.ts';
 import { acquire, lockStaleMs, type LockOwner } from './lock.ts';
 import { self } from './owner.ts';

@@ -9,7 +9,7 @@ import type { Experiment, Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageInput, StageResult } from '../types/stage.ts';
 import { CacheStore, lockStaleMs } from '../cache/store.ts';
 import { cleanLeftovers } from '../cache/leftovers.ts';
-import { faultPoint } from '../cache/fault.ts';
+import { faultPoint } from '../io/fault-point.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from '../records/events.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { DeviceSlot, Json } from '../types/stage.ts';
 import type { InputRef } from '../types/stage.ts';
-import { faultPoint } from '../cache/fault.ts';
+import { faultPoint } from '../io/fault-point.ts';
 import type { RunEvent, StageStatus } from './events.ts';
 
 
