@@ -102,10 +102,15 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
     heatmapSlides[`slide:${r.labels.slide}`] = r.externals.slide;
   }
   const cohortDs = new Map<string, string>();
+  const overlapIds = new Map<string, string>();
   for (const c of cohorts) {
     const r = await datasetStages(c.dataset, spec, specDir, c.name, wsi);
     out.push(...r.stages);
     cohortDs.set(c.name, r.id);
+    // The leakage guard: the cohort's evaluations wait for it, so an overlap stops them.
+    const id = `overlap/cohort=${c.name}`;
+    out.push({ base: id, head: 'overlap', tail: `cohort=${c.name}`, kind: 'overlap', params: { cohort: c.name, allow_overlap: c.allow_overlap ?? false }, inputs: { train: main.id, cohort: r.id }, labels: { cohort: c.name } });
+    overlapIds.set(c.name, id);
   }
   const cohortNames = ['test', ...cohorts.map((c) => c.name)];
   const standardize = spec.dataset.mil_csv ? spec.dataset.mil_csv.standardize : false;
@@ -149,7 +154,7 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
           const id = `evaluate/${m.name}/${evalTail}`;
           const inputs: Record<string, string> = cohort === 'test'
             ? { model: trainId, dataset: main.id, splits: splitsId }
-            : { model: trainId, dataset: cohortDs.get(cohort)! };
+            : { model: trainId, dataset: cohortDs.get(cohort)!, overlap: overlapIds.get(cohort)! };
           out.push({ base: id, head: `evaluate/${m.name}`, tail: evalTail, kind: 'evaluate', params: { fold, cohort, n_classes: nClasses }, inputs, labels: { ...common, cohort } });
           const k = `${m.name}|${frac}|${cohort}`;
           if (!evalIds.has(k)) evalIds.set(k, []);

@@ -44,7 +44,7 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     load: () => import('./train.ts'),
   },
   evaluate: {
-    version: '1', heavy: true, reported: 'stage', inputs: ['model', 'dataset', 'splits'], outputs: ['predictions.csv', 'embeddings.csv', 'metrics.json'],
+    version: '1', heavy: true, reported: 'stage', inputs: ['model', 'dataset', 'splits', 'overlap'], outputs: ['predictions.csv', 'embeddings.csv', 'metrics.json'],
     artifacts: ['predictions.csv', 'metrics.json'],
     load: () => import('./evaluate.ts'),
   },
@@ -79,6 +79,10 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
   'wsi-dataset': {
     version: '1', heavy: false, reported: false, inputs: ['extract:<slide_id>'], outputs: ['slides.csv', 'bags/', 'dataset.json', 'excluded.csv'], artifacts: [],
     load: () => import('./wsi-dataset.ts'),
+  },
+  overlap: {
+    version: '1', heavy: false, reported: 'stage', inputs: ['train', 'cohort'], outputs: ['overlap.json'], artifacts: ['overlap.json'],
+    load: () => import('./overlap.ts'),
   },
   heatmap: {
     version: '1', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],
