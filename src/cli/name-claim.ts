@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRecord, runDirs } from '../records/journal.ts';
+import { UsageError } from '../errors.ts';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Names that are directories of the output root itself. */
@@ -15,7 +16,7 @@ export interface NameClaim { specPath: string; specHash: string; since: string }
 
 export function checkRunName(name: string, flag = '--name'): void {
   if (!NAME_PATTERN.test(name) || RESERVED_NAMES.has(name)) {
-    throw Object.assign(new Error(`${flag} '${name}' is not a usable experiment name (letters, digits, _ . -; not starting with . or -; not ${[...RESERVED_NAMES].join(', ')})`), { exitCode: 2 });
+    throw new UsageError(`${flag} '${name}' is not a usable experiment name (letters, digits, _ . -; not starting with . or -; not ${[...RESERVED_NAMES].join(', ')})`);
   }
 }
 
@@ -38,10 +39,10 @@ export function claimName(root: string, name: string, spec: { path: string; hash
   }
   if (owner && owner.specPath !== spec.path && owner.specHash !== spec.hash) {
     const how = viaFlag ? `choose another --name` : `give this run its own name with --name NEW_NAME, or change 'name:' in ${spec.path}`;
-    throw Object.assign(new Error(
+    throw new UsageError(
       `experiment name '${name}' is already used by another spec (${owner.specPath}, spec hash ${owner.specHash.slice(0, 12)}) in ${dir}; ` +
       `running ${spec.path} (spec hash ${spec.hash.slice(0, 12)}) there would mix their runs, status and report: ${how}`,
-    ), { exitCode: 2 });
+    );
   }
   // New claim, or the owner edited its spec (same path, new hash); an identical copy leaves it be.
   if (!owner || (owner.specPath === spec.path && owner.specHash !== spec.hash) || !existsSync(file)) {
