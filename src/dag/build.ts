@@ -9,10 +9,12 @@
 import { canonicalJson } from '../spec/canonical.ts';
 import { datasetSource, type LoadedSpec, type ResolvedDataset, type ResolvedExperiment, type ResolvedModel } from '../spec/resolved.ts';
 import { CLUSTERING_FIELDS, modelTraits } from '../models/config.ts';
+import { planHeatmaps } from './heatmaps.ts';
 import type { Json, StageDecl } from '../types/stage.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import type { Coords } from './types.ts';
 import { listSplitFiles } from '../splits/files.ts';
+import { findFoldCheckpoints } from '../models/fold-checkpoints.ts';
 import { importDirFor } from '../spec/split-import.ts';
 
 interface Raw {
@@ -93,19 +95,17 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
   const main = await datasetStages(spec.dataset, spec, specDir, null, wsi);
   out.push(...main.stages);
   // Heatmaps (WSI only): each reads its slides' files and patch coordinates (patch size attrs).
-  const nHeatmaps = spec.dataset.wsi ? ev.heatmaps : 0;
-  const heatmapInputs: Record<string, string> = {};
-  const heatmapSlides: Record<string, string> = {};
-  for (const r of nHeatmaps > 0 ? main.stages : []) {
-    if (r.kind !== 'patch' || !r.externals?.slide) continue;
-    heatmapInputs[`patch:${r.labels.slide}`] = r.base;
-    heatmapSlides[`slide:${r.labels.slide}`] = r.externals.slide;
-  }
+  const heatmaps = planHeatmaps(spec, main.stages, spec.task.classes as string[]);
   const cohortDs = new Map<string, string>();
+  const overlapIds = new Map<string, string>();
   for (const c of cohorts) {
     const r = await datasetStages(c.dataset, spec, specDir, c.name, wsi);
     out.push(...r.stages);
     cohortDs.set(c.name, r.id);
+    // The leakage guard: the cohort's evaluations wait for it, so an overlap stops them.
+    const id = `overlap/cohort=${c.name}`;
+    out.push({ base: id, head: 'overlap', tail: `cohort=${c.name}`, kind: 'overlap', params: { cohort: c.name, allow_overlap: c.allow_overlap ?? false }, inputs: { train: main.id, cohort: r.id }, labels: { cohort: c.name } });
+    overlapIds.set(c.name, id);
   }
   const cohortNames = ['test', ...cohorts.map((c) => c.name)];
   const standardize = spec.dataset.mil_csv ? spec.dataset.mil_csv.standardize : false;
@@ -139,27 +139,40 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
         const tail = `${fracLabel(frac)}/fold=${fold}`;
         const trainId = `train/${m.name}/${tail}`;
         const common = { model: m.name, model_type: m.type, frac, fold };
-        out.push({
-          base: trainId, head: `train/${m.name}`, tail, kind: 'train',
-          params: { model: modelParams(m), n_classes: nClasses, subtyping: spec.task.subtyping, train: spec.train as Json, fold, frac, standardize },
-          inputs: { dataset: main.id, splits: splitsId }, labels: common,
-        });
+        if (m.checkpoints) {
+          // A pre-trained fold model stands where its train stage would: keyed by the file's bytes.
+          const ck = findFoldCheckpoints(m.checkpoints).find((c) => c.fold === fold);
+          if (!ck) throw new Error(`models.${m.name}.checkpoints: ${m.checkpoints} has no checkpoint for fold ${fold}`);
+          const { checkpoints: _path, ...model } = modelParams(m) as Record<string, Json>;
+          out.push({
+            base: trainId, head: `train/${m.name}`, tail, kind: 'checkpoint',
+            params: { model, n_classes: nClasses, fold }, inputs: {}, externals: { checkpoint: ck.path }, labels: { ...common, pretrained: 1 },
+          });
+        } else {
+          out.push({
+            base: trainId, head: `train/${m.name}`, tail, kind: 'train',
+            params: { model: modelParams(m), n_classes: nClasses, subtyping: spec.task.subtyping, train: spec.train as Json, fold, frac, standardize },
+            inputs: { dataset: main.id, splits: splitsId }, labels: common,
+          });
+        }
         for (const cohort of cohortNames) {
           const evalTail = `${tail}/cohort=${cohort}`;
           const id = `evaluate/${m.name}/${evalTail}`;
           const inputs: Record<string, string> = cohort === 'test'
             ? { model: trainId, dataset: main.id, splits: splitsId }
-            : { model: trainId, dataset: cohortDs.get(cohort)! };
+            : { model: trainId, dataset: cohortDs.get(cohort)!, overlap: overlapIds.get(cohort)! };
           out.push({ base: id, head: `evaluate/${m.name}`, tail: evalTail, kind: 'evaluate', params: { fold, cohort, n_classes: nClasses }, inputs, labels: { ...common, cohort } });
           const k = `${m.name}|${frac}|${cohort}`;
           if (!evalIds.has(k)) evalIds.set(k, []);
           evalIds.get(k)!.push(id);
         }
-        if (nHeatmaps > 0) {
-          out.push({
-            base: `heatmap/${m.name}/${tail}`, head: `heatmap/${m.name}`, tail, kind: 'heatmap', params: { fold, n: nHeatmaps },
-            inputs: { model: trainId, dataset: main.id, splits: splitsId, ...heatmapInputs }, externals: heatmapSlides, labels: common,
-          });
+        if (heatmaps?.wants(m.name, frac, fold)) {
+          for (const h of heatmaps.stages(fold)) {
+            out.push({
+              base: `heatmap/${m.name}/${tail}${h.suffix}`, head: `heatmap/${m.name}`, tail: `${tail}${h.suffix}`, kind: 'heatmap', params: h.params,
+              inputs: { model: trainId, dataset: main.id, splits: splitsId, ...h.inputs }, externals: h.externals, labels: h.suffix ? { ...common, slide: h.suffix.slice(7) } : common,
+            });
+          }
         }
       }
       for (const cohort of cohortNames) {

@@ -7,6 +7,7 @@ import type { ResultPromise } from 'execa';
 import type { DeviceSlot, StageResult } from '../types/stage.ts';
 import { slotEnv } from './devices.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
+import type { Runner, RunnerContext } from './runner.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** Jobs before a worker is replaced anyway (bounds slow leaks in stage code). */
@@ -124,4 +125,17 @@ export class WorkerPool {
     await Promise.race([Promise.allSettled(subs), new Promise((r) => setTimeout(r, 5000).unref())]);
     for (const w of this.all) if (!w.exited) w.sub.kill('SIGKILL');
   }
+}
+
+/** The local executor's runner: one reusable worker process per device slot. */
+export function workerPoolRunner(ctx: RunnerContext): Runner {
+  const free = [...ctx.slots.slots];
+  const pool = new WorkerPool({ sharedGpu: ctx.slots.sharedGpu, signal: ctx.signal, reuse: process.env.MILFLOW_WORKER_REUSE !== '0' });
+  return {
+    concurrency: ctx.slots.slots.length,
+    claim: () => free.shift()!,
+    release: (slot) => { free.push(slot); },
+    run: (job, _attempt, log, onMessage) => pool.run(job.device, job, log, onMessage),
+    close: () => pool.close(),
+  };
 }

@@ -2,10 +2,11 @@
 // runs/<experiment>/identities.json — the last planned key, params and inputs of every identity,
 // which `plan` diffs against to say why a stage runs.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { writeJsonAtomic } from '../io/atomic.ts';
 import type { DeviceSlot, Json } from '../types/stage.ts';
 import type { InputRef } from '../types/stage.ts';
 import type { RunEvent, StageStatus } from './events.ts';
@@ -60,11 +61,6 @@ export function newRunId(now = new Date()): string {
   return `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}-${randomBytes(2).toString('hex')}`;
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
-}
 
 export function readIdentities(root: string, experiment: string): Record<string, IdentityRecord> {
   try {
@@ -83,7 +79,7 @@ export async function updateIdentities(root: string, experiment: string, entries
   try {
     const cur = readIdentities(root, experiment);
     Object.assign(cur, entries);
-    writeJsonAtomic(file, cur);
+    writeJsonAtomic(file, cur, 2);
   } finally {
     await release().catch(() => {});
   }
@@ -98,7 +94,15 @@ export function runDirs(root: string, experiment: string): string[] {
 }
 
 export function readRecord(runDir: string): RunRecord {
-  return JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8'));
+  return readJsonFile(join(runDir, 'record.json'), 'run record');
+}
+
+/** Parses a JSON file; every failure names the file (a torn or hand-edited record is common after a crash). */
+export function readJsonFile<T = any>(path: string, what = 'JSON file'): T {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (err: any) { throw new Error(`${path}: cannot read ${what} (${err?.code ?? err?.message})`); }
+  if (!text.trim()) throw new Error(`${path}: ${what} is empty`);
+  try { return JSON.parse(text); } catch (err: any) { throw new Error(`${path}: ${what} is not valid JSON (${err?.message})`); }
 }
 
 /** Writes one run's directory. */
@@ -118,7 +122,7 @@ export class RunRecorder {
     appendFileSync(this.eventsPath, JSON.stringify(e) + '\n');
   }
   writeRecord(r: RunRecord): void {
-    writeJsonAtomic(join(this.dir, 'record.json'), r);
+    writeJsonAtomic(join(this.dir, 'record.json'), r, 2);
   }
   logPath(stageId: string): string {
     return join(this.dir, 'logs', stageId.replace(/[^A-Za-z0-9_.=-]+/g, '_') + '.log');

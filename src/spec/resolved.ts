@@ -8,7 +8,8 @@ import type {
 
 type Req<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
 
-export type ResolvedModel = Required<Model>;
+/** `checkpoints` (optional, no default): absolute when set. */
+export type ResolvedModel = Required<Omit<Model, 'checkpoints'>> & Pick<Model, 'checkpoints'>;
 export type ResolvedTrain = Required<Train>;
 export type ResolvedSplits = Req<Splits, 'mode' | 'folds' | 'val_frac' | 'test_frac' | 'seed' | 'training_fractions'>;
 /** `n_classes` is the number of task classes. */
@@ -27,7 +28,7 @@ export interface ResolvedDataset {
 }
 export type ResolvedTask = Req<Task, 'subtyping'>;
 export interface ResolvedEvaluate extends Req<Evaluate, 'ci' | 'ensembles' | 'heatmaps'> {
-  cohorts: { name: string; dataset: ResolvedDataset }[];
+  cohorts: { name: string; dataset: ResolvedDataset; allow_overlap: boolean }[];
   bootstrap: { n: number; seed: number };
   /** The user's pairs, or by default every CLAM model (clam_sb, clam_mb) against every other model. */
   compare: [string, string][];

@@ -7,6 +7,7 @@ import { mapLabel } from '../datasets/labels.ts';
 import { isAbsolute, resolve } from 'node:path';
 import { didYouMean, showValue, type SpecPath } from './errors.ts';
 import type { Issue } from './schema.ts';
+import { heatmapIssues } from './heatmaps.ts';
 
 export interface SemanticOptions {
   /** Directory relative dataset paths are resolved against (the spec file's directory). */
@@ -46,6 +47,9 @@ export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
       else checkExists(p, d, 'dir', opts, add);
     }
   }
+
+  // The output root holds runs/<name>/ beside runs/cache/: a run directory must not be the cache.
+  if (spec.name === 'cache') add(['name'], `'cache' is the output root's cache directory; choose another name`);
 
   // task
   const t = spec.task ?? {};
@@ -105,6 +109,7 @@ export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
   });
 
   if (spec.dataset) datasetIssues(spec.dataset, ['dataset'], nClasses, opts, add);
+  heatmapIssues(spec, (p) => resolvePath(opts.dir, p), add);
   return issues;
 }
 
@@ -153,6 +158,11 @@ function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: Sem
   }
   if (kind === 'file' && st.isDirectory()) {
     add(path, `must be a file, but is a directory: ${shown}`);
+    return false;
+  }
+  // A FIFO or device would block the reader forever (and with it the run's signal handling).
+  if (kind === 'file' && !st.isFile()) {
+    add(path, `must be a regular file, but is a ${st.isFIFO() ? 'named pipe (FIFO)' : st.isSocket() ? 'socket' : 'device or special file'}: ${shown}`);
     return false;
   }
   return true;

@@ -53,7 +53,7 @@ async function load() {
   const { registerStageKind } = await import('../../src/stages/registry.ts');
   await registerStageKind(probe);
   const { planDecls } = await import('../../src/dag/plan.ts');
-  const { executePlan } = await import('../../src/exec/local.ts');
+  const { executePlan } = await import('../../src/exec/orchestrator.ts');
   const { CacheStore } = await import('../../src/cache/store.ts');
   return { planDecls, executePlan, CacheStore };
 }

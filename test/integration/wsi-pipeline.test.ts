@@ -15,7 +15,7 @@ import { expandWsiDataset } from '../../src/dag/wsi.ts';
 import { tinyEncoder } from '../../src/features/onnx-writer.ts';
 import { readBag } from '../../src/io/h5.ts';
 import { planDecls } from '../../src/dag/plan.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 
 const CMU = '/work/shared/data/wsi/CMU-1-Small-Region.svs';
 const noLib = openslideUnavailable();

@@ -12,7 +12,7 @@ import { computeKeys } from '../../src/dag/keys.ts';
 import { globMatcher, paramsDiff, planDecls, type Plan } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
 import { updateIdentities, type IdentityRecord } from '../../src/records/journal.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 import type { LoadedSpec } from '../../src/spec/resolved.ts';
 import { writePaperGrid } from '../../scripts/bench-plan.ts';
 
