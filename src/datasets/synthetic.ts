@@ -68,6 +68,15 @@ function pad(i: number, width: number): string {
 }
 
 export function generateSynthetic(cfg: ResolvedSynthetic): SyntheticDataset {
+  const { directions, slides } = syntheticSlides(cfg);
+  return { slides: [...slides], directions };
+}
+
+/**
+ * The same slides one at a time (paper-scale datasets are written as they are generated, never
+ * held whole): `count` slides in `slides`, each independent of the others.
+ */
+export function syntheticSlides(cfg: ResolvedSynthetic): { directions: Float64Array[]; count: number; slides: Iterable<SyntheticSlide> } {
   const C = cfg.n_classes;
   const dim = cfg.dim;
   const root = new Rng(cfg.seed, 0);
@@ -75,23 +84,35 @@ export function generateSynthetic(cfg: ResolvedSynthetic): SyntheticDataset {
   // Balanced classes, in random order over cases.
   const labels = root.shuffle(Array.from({ length: cfg.cases }, (_, i) => i % C));
   const width = String(cfg.cases - 1).length;
-  const slides: SyntheticSlide[] = [];
+  const plan: { case_id: string; slide_id: string; label: number; stream: number }[] = [];
   let stream = 1;
   for (let ci = 0; ci < cfg.cases; ci++) {
     const nSlides = root.int(cfg.slides_per_case[0], cfg.slides_per_case[1]);
     const case_id = `case_${pad(ci, width)}`;
-    for (let s = 0; s < nSlides; s++) {
-      // One independent stream per slide: a slide's content does not depend on the others'.
-      const rng = new Rng(cfg.seed, stream++);
-      slides.push(makeSlide(rng, cfg, directions, labels[ci], case_id, `${case_id}_s${s}`));
-    }
+    // One independent stream per slide: a slide's content does not depend on the others'.
+    for (let s = 0; s < nSlides; s++) plan.push({ case_id, slide_id: `${case_id}_s${s}`, label: labels[ci], stream: stream++ });
   }
-  return { slides, directions };
+  function* slides(): Generator<SyntheticSlide> {
+    for (const p of plan) yield makeSlide(new Rng(cfg.seed, p.stream), cfg, directions, p.label, p.case_id, p.slide_id);
+  }
+  return { directions, count: plan.length, slides: slides() };
+}
+
+/**
+ * Instances of one slide: uniform over bag_size, or with bag_size_mean log-normal (σ = 1, so a
+ * long tail like real slides: mean ~8k of 500–40k gives a median near 5k) clipped to bag_size.
+ */
+function bagSize(rng: Rng, cfg: ResolvedSynthetic): number {
+  const [lo, hi] = cfg.bag_size;
+  if (!cfg.bag_size_mean) return rng.int(lo, hi);
+  const sigma = 1;
+  const mu = Math.log(cfg.bag_size_mean) - (sigma * sigma) / 2;
+  return Math.min(hi, Math.max(lo, Math.round(Math.exp(mu + sigma * rng.normal()))));
 }
 
 function makeSlide(rng: Rng, cfg: ResolvedSynthetic, dirs: Float64Array[], c: number, case_id: string, slide_id: string): SyntheticSlide {
   const dim = cfg.dim;
-  const n = rng.int(cfg.bag_size[0], cfg.bag_size[1]);
+  const n = bagSize(rng, cfg);
   const features = new Float32Array(n * dim);
   const stain = new Float64Array(dim);
   for (let j = 0; j < dim; j++) stain[j] = 0.25 * rng.normal();
