@@ -5,11 +5,12 @@
 // one spare while a hint changes), sized to the largest bag of the feed and reused.
 // Small feeds are loaded once and kept (no re-reads per epoch): chosen by size, not by a flag.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { readBag } from '../io/h5.ts';
 import { checkBag } from '../models/index.ts';
 import type { Standardize } from '../models/checkpoint.ts';
-import { STORE_INDEX, StoreReader } from './store.ts';
+import { StoreReader } from './store.ts';
+import { ensureStore, type EnsureStoreOptions } from './cache.ts';
+import { readBagPaths } from '../splits/dataset.ts';
 
 export interface BagRef {
   slide_id: string;
@@ -86,10 +87,14 @@ class H5BagReader implements BagReader {
   close() {}
 }
 
-/** The packed store of a dataset stage output when it has one, else its HDF5 bags. */
-export function openBagReader(datasetDir: string, paths: () => Map<string, string>): BagReader {
-  if (existsSync(join(datasetDir, STORE_INDEX))) return new StoreBagReader(new StoreReader(datasetDir));
-  return new H5BagReader(paths());
+/**
+ * Bags of a dataset stage output: from its packed store (packed on first use when the dataset
+ * is a cache entry, src/bags/cache.ts), else from its HDF5 files.
+ */
+export async function openDatasetBags(dataset: { dir: string; key: string }, opts: EnsureStoreOptions = {}): Promise<BagReader> {
+  const paths = readBagPaths(dataset.dir);
+  const store = await ensureStore(dataset, () => [...paths].map(([slide_id, path]) => ({ slide_id, path })), opts);
+  return store ? new StoreBagReader(new StoreReader(store)) : new H5BagReader(paths);
 }
 
 /** A directory of <slide>.h5 files (the bench and CLI verbs). */

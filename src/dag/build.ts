@@ -11,6 +11,7 @@ import { canonicalJson } from '../spec/canonical.ts';
 import type { Dataset, Experiment, Model } from '../spec/types.gen.ts';
 import type { Json, StageDecl } from '../stages/types.ts';
 import type { Coords, LoadedSpec } from './types.ts';
+import { referencedFeatureFiles } from '../datasets/feature-file.ts';
 
 interface Raw {
   /** Identity without sweep coordinates (unique within one variant). */
@@ -23,6 +24,7 @@ interface Raw {
   /** input name → base id of the upstream stage (same variant). */
   inputs: Record<string, string>;
   externals?: Record<string, string>;
+  externalFiles?: Record<string, string[]>;
   labels: Record<string, string | number>;
 }
 
@@ -96,6 +98,9 @@ async function datasetStages(
     // slides.csv holds absolute paths into the features directory: its location is an output.
     params = { source, features_dir: features, ...task };
     externals = { csv: abs(specDir, c.csv), features_dir: features };
+    // The dataset is the feature files its CSV references, not the whole folder.
+    const files = referencedFeatureFiles(externals.csv, features);
+    if (files) return { stages: [{ base: id, head: id, tail: '', kind: 'dataset', params: params as Json, inputs: {}, externals, externalFiles: { features_dir: files }, labels }], id };
   } else {
     const c = ds.mil_csv!;
     params = { source, ...task };
@@ -374,6 +379,7 @@ export async function buildDag(loaded: LoadedSpec, opts: BuildOptions = {}): Pro
       }
       const decl: StageDecl = { id, kind: r.kind, params: r.params, inputs: resolvedInputs(i), labels };
       if (r.externals && Object.keys(r.externals).length) decl.externals = r.externals;
+      if (r.externalFiles) decl.externalFiles = r.externalFiles;
       out.set(id, decl);
     }
   }

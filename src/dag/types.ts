@@ -24,6 +24,8 @@ export interface InputRef {
   key?: string;
   path?: string;
   digest: string;
+  /** External directory digested by its listed files only: relative path → sha256. */
+  files?: Record<string, string>;
 }
 
 export interface KeyedStage {

@@ -1,16 +1,12 @@
 // Stage `dataset` (identity `dataset` or `dataset/cohort=<name>`): turns one dataset source
 // into the layout every downstream stage reads (CONTRACTS.md): slides.csv, bags/<slide_id>.h5,
-// dataset.json, excluded.csv, and the packed feature store every bag reader streams from
-// (features.f32 + features.json, src/bags/store.ts). clam HDF5 files are not copied (slides.csv
-// points at them); their features are, once, into the packed store.
+// dataset.json, excluded.csv. clam features are not copied; slides.csv points at them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, StageKind } from './types.ts';
 import { writeBag } from '../io/h5.ts';
 import { toCsv } from '../datasets/csv.ts';
 import { syntheticSlides } from '../datasets/synthetic.ts';
-import { StoreWriter } from '../bags/store.ts';
-import { bagProblem, packBags } from '../bags/pack.ts';
 import { readClamDataset } from '../datasets/clam.ts';
 import { readMilCsv } from '../datasets/mil-csv.ts';
 import { DatasetError, type Excluded } from '../datasets/types.ts';
@@ -55,7 +51,7 @@ interface Row {
 
 const stage: StageKind<DatasetParams> = {
   kind: 'dataset',
-  version: '2',
+  version: '1',
   heavy: false,
   async run(p, ctx) {
     const classes = p.classes;
@@ -73,22 +69,19 @@ const stage: StageKind<DatasetParams> = {
       const t0 = Date.now();
       const data = syntheticSlides(cfg);
       mkdirSync(bagsDir, { recursive: true });
-      const store = new StoreWriter(ctx.outDir);
       let i = 0, tumour = 0, bytes = 0;
-      // One slide in memory at a time: written as HDF5 (the CLAM layout) and to the packed store.
+      // One slide in memory at a time (paper-scale datasets do not fit).
       for (const s of data.slides) {
         await writeBag(join(bagsDir, `${s.slide_id}.h5`), s.features, s.n, s.dim, {
           coords: s.coords,
           coordsAttrs: { patch_size: 256, patch_level: 0 },
           extra: { instance_labels: { data: s.instance_labels, shape: [s.n] } },
         });
-        store.add(s.slide_id, s.features, s.n, s.dim);
         rows.push({ case_id: s.case_id, slide_id: s.slide_id, label: classes[s.label_index], label_index: s.label_index, n: s.n, path: `bags/${s.slide_id}.h5` });
         for (const v of s.instance_labels) if (v > 0) tumour++;
         bytes += s.n * s.dim * 4;
         ctx.progress(++i, data.count, `slides written (${(bytes / 2 ** 30).toFixed(2)} GB)`);
       }
-      store.finish();
       dim = cfg.dim;
       extra = { instance_labels: true, synthetic: cfg as unknown as Json, tumour_instances: tumour };
       ctx.log(`generated in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
@@ -98,7 +91,6 @@ const stage: StageKind<DatasetParams> = {
       if (!csv || !featuresDir) throw new Error(`${ctx.id}: clam dataset needs the csv and features_dir externals`);
       const listing = await readClamDataset({ csv, features_dir: featuresDir, classes, label_map: labelMap }, (d, t) => ctx.progress(d, t, 'slides checked'));
       for (const s of listing.slides) rows.push({ case_id: s.case_id, slide_id: s.slide_id, label: s.label, label_index: s.label_index, n: s.n, path: s.externalPath! });
-      await packBags(ctx.outDir, rows.map((r) => ({ slide_id: r.slide_id, path: r.path })), (d, t, gb) => ctx.progress(d, t, `bags packed (${gb.toFixed(2)} GB)`));
       excluded = listing.excluded;
       dim = listing.dim;
       extra = { csv, features_dir: featuresDir };
@@ -107,15 +99,12 @@ const stage: StageKind<DatasetParams> = {
       if (!csv) throw new Error(`${ctx.id}: mil_csv dataset needs the csv external`);
       const r = readMilCsv({ csv, classes, label_map: labelMap });
       mkdirSync(bagsDir, { recursive: true });
-      const store = new StoreWriter(ctx.outDir);
       let i = 0;
       for (const b of r.bags) {
         await writeBag(join(bagsDir, `${b.slide_id}.h5`), b.features, b.n, b.dim);
-        store.add(b.slide_id, b.features, b.n, b.dim, bagProblem(b.features, b.n, b.dim));
         rows.push({ case_id: b.case_id, slide_id: b.slide_id, label: b.label, label_index: b.label_index, n: b.n, path: `bags/${b.slide_id}.h5` });
         ctx.progress(++i, r.bags.length, 'bags written');
       }
-      store.finish();
       excluded = r.excluded;
       dim = r.dim;
       extra = { csv };

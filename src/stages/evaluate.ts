@@ -4,7 +4,7 @@
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
-import { BagFeed, openBagReader } from '../bags/feed.ts';
+import { BagFeed, openDatasetBags } from '../bags/feed.ts';
 import { loadModel } from '../models/index.ts';
 import { readBagPaths as bagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';
 import { jsonSafe, summarize, writePredictions, type Predictions } from '../stats/index.ts';
@@ -60,7 +60,12 @@ const stage: StageKind<EvaluateParams> = {
       return { slide_id: sid, label: s.label_index };
     });
     // One bag in flight at a time plus the next one being read (src/bags/feed.ts).
-    const feed = await BagFeed.open(openBagReader(dIn.dir, () => paths), refs, { mode: 'stream' });
+    const reader = await openDatasetBags(dIn, {
+      signal: ctx.signal,
+      onProgress: (d, t, gb) => ctx.progress(0, ids.length, `packing the dataset's feature store ${d}/${t} (${gb.toFixed(2)} GB)`),
+      onWait: () => ctx.log('waiting for the feature store another stage is packing'),
+    });
+    const feed = await BagFeed.open(reader, refs, { mode: 'stream' });
     for (let i = 0; i < ids.length; i++) {
       if (ctx.signal.aborted) throw new Error(`${ctx.id}: aborted`);
       const sid = ids[i];

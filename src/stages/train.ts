@@ -45,7 +45,12 @@ const stage: StageKind<TrainParams> = {
     lib.setThreads(ctx.device.threads);
     const opts: TrainOptions = { ...TRAIN_DEFAULTS, ...(p.train as Partial<TrainOptions>) };
     ctx.log(`opening fold ${p.fold} bags`);
-    const data = await openFold(dataset.dir, splits.dir, p.fold, p.n_classes, (d, t) => ctx.progress(0, opts.max_epochs, `loading bags ${d}/${t}`));
+    const data = await openFold(dataset, splits.dir, p.fold, p.n_classes, {
+      signal: ctx.signal,
+      onLoad: (d, t) => ctx.progress(0, opts.max_epochs, `loading bags ${d}/${t}`),
+      onProgress: (d, t, gb) => ctx.progress(0, opts.max_epochs, `packing the dataset's feature store ${d}/${t} (${gb.toFixed(2)} GB)`),
+      onWait: () => ctx.log('waiting for the feature store another stage is packing'),
+    });
     let standardize: Standardize | undefined;
     if (p.standardize) {
       standardize = await feedStandardize(data.train);

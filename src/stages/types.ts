@@ -17,6 +17,8 @@ export interface StageDecl {
   inputs: Record<string, string>;
   /** External files or directories: input name → absolute path (digested into the key). */
   externals?: Record<string, string>;
+  /** For an external directory: only these files (relative paths) make its identity. */
+  externalFiles?: Record<string, string[]>;
   /** Labels for display, tracking tags and grouping (model, frac, fold, cohort, ...). */
   labels?: Record<string, string | number>;
 }
@@ -79,7 +81,7 @@ export interface Manifest {
   key: string;
   version: string;
   params: Json;
-  inputs: Record<string, { id?: string; key?: string; path?: string; digest: string }>;
+  inputs: Record<string, { id?: string; key?: string; path?: string; digest: string; files?: Record<string, string> }>;
   /** Relative path → sha256 of every output file. */
   files: Record<string, string>;
   metrics: Record<string, number>;

@@ -4,8 +4,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Standardize } from '../models/checkpoint.ts';
-import { readBagPaths as bagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';
-import { BagFeed, openBagReader } from '../bags/feed.ts';
+import { readDatasetDir, readSplitsCsv } from '../splits/index.ts';
+import { BagFeed, openDatasetBags } from '../bags/feed.ts';
+import type { EnsureStoreOptions } from '../bags/cache.ts';
 
 export interface FoldData {
   classes: string[];
@@ -25,14 +26,14 @@ function checkLabel(slide: string, label: number, nClasses: number): void {
  * every bag's shape are checked before the first step; feature values as each bag is read
  * (the dataset stage's packed store has checked them once already).
  */
-export async function openFold(datasetDir: string, splitsDir: string, fold: number, nClasses: number, onLoad?: (done: number, total: number) => void): Promise<FoldData> {
+export async function openFold(dataset: { dir: string; key: string }, splitsDir: string, fold: number, nClasses: number, opts: { onLoad?(done: number, total: number): void } & EnsureStoreOptions = {}): Promise<FoldData> {
+  const datasetDir = dataset.dir;
   const { slides, classes } = readDatasetDir(datasetDir);
   if (classes.length !== nClasses) throw new Error(`${datasetDir}: dataset has ${classes.length} classes, the stage expects ${nClasses}`);
   const file = join(splitsDir, `splits_${fold}.csv`);
   if (!existsSync(file)) throw new Error(`${splitsDir}: no splits_${fold}.csv`);
   const split = readSplitsCsv(file);
   const byId = new Map(slides.map((s) => [s.slide_id, s]));
-  const reader = openBagReader(datasetDir, () => bagPaths(datasetDir));
   const refs = (ids: string[], set: string) => ids.map((id) => {
     const s = byId.get(id);
     if (!s) throw new Error(`${file}: ${set} slide '${id}' is not in the dataset`);
@@ -42,6 +43,8 @@ export async function openFold(datasetDir: string, splitsDir: string, fold: numb
   const trainRefs = refs(split.train, 'train'), valRefs = refs(split.val, 'val');
   if (!trainRefs.length) throw new Error(`${file}: fold ${fold} has no training slides`);
   const total = trainRefs.length + valRefs.length;
+  const onLoad = opts.onLoad;
+  const reader = await openDatasetBags(dataset, opts);
   const train = await BagFeed.open(reader, trainRefs, { onLoad: (d) => onLoad?.(d, total) });
   const val = await BagFeed.open(reader, valRefs, { mode: train.mode, onLoad: (d) => onLoad?.(trainRefs.length + d, total) });
   for (const f of [train, val]) for (const b of f.bags) if (!(b.n > 0)) throw new Error(`${b.slide_id}: empty bag (0 patches)`);
