@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadSpec } from '../src/spec/load.ts';
 import { buildDag } from '../src/dag/build.ts';
 import { planDecls } from '../src/dag/plan.ts';
-import type { LoadedSpec } from '../src/dag/types.ts';
+import type { LoadedSpec } from '../src/spec/resolved.ts';
 
 const common = (name: string, dataset: string, extra = '') => `name: ${name}
 ${dataset}

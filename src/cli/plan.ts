@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { collect, planFromSpec } from '../dag/load.ts';
 import type { Plan } from '../dag/plan.ts';
-import type { LoadedSpec } from '../dag/types.ts';
+import type { LoadedSpec } from '../spec/resolved.ts';
 
 export function register(program: Command): void {
   program

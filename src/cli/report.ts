@@ -1,17 +1,19 @@
 // milflow report spec.yaml [--run DIR] [--open]: render the paper-style report of a run
 // (default: the experiment's latest run) into runs/<experiment>/<run-id>/report/.
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
-import { parse as parseYaml } from 'yaml';
+import { loadSpec, type ResolvedExperiment } from '../spec/load.ts';
+import { outputRoot } from '../dag/plan.ts';
 import { buildReport } from '../report/build.ts';
+import { reportedKinds } from '../stages/registry.ts';
 import { entriesFromEvents } from '../report/inputs.ts';
 import { readEvents } from '../tracking/events.ts';
 import { findRunDirs, uploadReport } from '../tracking/sync.ts';
 import { resolveTarget, loadRunSpec } from '../tracking/config.ts';
 
-const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare', 'heatmap']);
+const REPORTED = reportedKinds('run');
 
 export function register(program: Command): void {
   program
@@ -19,23 +21,19 @@ export function register(program: Command): void {
     .description('write the report (HTML, Markdown, CSV tables, SVG figures) of a run into its run directory')
     .argument('[spec]', 'experiment spec (its latest run is reported)')
     .option('--run <dir>', 'report this run directory (runs/<experiment>/<run-id>)')
-    .option('--root <dir>', 'output root when the spec does not set one', 'runs')
     .option('--open', 'open the HTML report in the default browser')
-    .action(async (specPath: string | undefined, o: { run?: string; root: string; open?: boolean }) => {
-      let spec: { name?: string; description?: string; task?: { classes?: string[] }; output?: { root?: string } } | undefined;
-      if (specPath) {
-        if (!existsSync(specPath)) throw new Error(`${specPath}: no such spec file`);
-        spec = parseYaml(readFileSync(specPath, 'utf8'));
-      }
+    .action(async (specPath: string | undefined, o: { run?: string; open?: boolean }) => {
+      const loaded = specPath ? await loadSpec(specPath, { checkFiles: false }) : undefined;
+      let spec: ResolvedExperiment | undefined = loaded?.spec;
       let runDir: string;
       if (o.run) runDir = resolve(o.run);
-      else if (spec?.name) {
-        const root = resolve(spec.output?.root ?? o.root);
+      else if (loaded && spec) {
+        const root = outputRoot(loaded);
         const dirs = findRunDirs(root, spec.name);
         if (!dirs.length) throw new Error(`no runs of '${spec.name}' under ${root}: run \`milflow run ${specPath}\` first`);
         runDir = dirs[dirs.length - 1];
       } else throw Object.assign(new Error('report: give a spec or --run DIR'), { exitCode: 2 });
-      spec ??= loadRunSpec(runDir) as typeof spec;
+      spec ??= loadRunSpec(runDir) as ResolvedExperiment | undefined;
       const events = readEvents(runDir);
       const entries = entriesFromEvents(events).filter((e) => REPORTED.has(e.kind));
       const outDir = join(runDir, 'report');

@@ -1,8 +1,8 @@
 // milflow sync [spec.yaml] [--run DIR] [--all]: push buffered run events to MLflow.
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { loadSpec } from '../spec/load.ts';
+import { outputRoot } from '../dag/plan.ts';
 import { syncRun, findRunDirs } from '../tracking/sync.ts';
 
 export function register(program: Command): void {
@@ -19,9 +19,8 @@ export function register(program: Command): void {
       let dirs: string[];
       if (o.run) dirs = [resolve(o.run)];
       else if (specPath) {
-        const spec = parseYaml(readFileSync(specPath, 'utf8')) as { name?: string; output?: { root?: string } };
-        if (!spec?.name) throw new Error(`${specPath}: no 'name'`);
-        dirs = findRunDirs(resolve(spec.output?.root ?? o.root), spec.name);
+        const loaded = await loadSpec(specPath, { checkFiles: false });
+        dirs = findRunDirs(outputRoot(loaded), loaded.spec.name);
       } else if (o.all) dirs = findRunDirs(resolve(o.root));
       else throw Object.assign(new Error('sync: give a spec, --run DIR or --all'), { exitCode: 2 });
       if (dirs.length === 0) {

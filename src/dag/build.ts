@@ -6,11 +6,12 @@
 // the stage (its kind, params, externals or resolved upstream ids). So a sweep over
 // models.clam_sb.B multiplies clam_sb's train/evaluate/... stages and the comparisons that read
 // them, but not mil's, and a sweep over splits.seed multiplies splits and everything downstream.
-import { isAbsolute, resolve } from 'node:path';
 import { canonicalJson } from '../spec/canonical.ts';
-import type { Dataset, Experiment, Model } from '../spec/types.gen.ts';
+import { datasetSource, type LoadedSpec, type ResolvedDataset, type ResolvedExperiment, type ResolvedModel } from '../spec/resolved.ts';
+import { CLUSTERING_FIELDS, modelTraits } from '../models/config.ts';
 import type { Json, StageDecl } from '../stages/types.ts';
-import type { Coords, LoadedSpec } from './types.ts';
+import { reportedKinds } from '../stages/registry.ts';
+import type { Coords } from './types.ts';
 import { referencedFeatureFiles } from '../datasets/feature-file.ts';
 
 interface Raw {
@@ -28,53 +29,26 @@ interface Raw {
   labels: Record<string, string | number>;
 }
 
-/** Signature of `expandWsiDataset` in src/wsi/expand.ts (written by the WSI engineer). */
-type ExpandWsi = (ds: NonNullable<Dataset['wsi']>, specDir: string, idPrefix: string, task?: { classes: string[]; label_map: Json }) =>
-  Promise<{ stages: StageDecl[]; datasetStageId: string }> | { stages: StageDecl[]; datasetStageId: string };
+type ExpandWsi = typeof import('./wsi.ts').expandWsiDataset;
 
-const WSI_MODULE = '../wsi/expand.ts';
+// Lazily: only WSI specs pay for the slide-reading modules.
+const loadWsiExpander = async (): Promise<ExpandWsi> => (await import('./wsi.ts')).expandWsiDataset;
 
-async function loadWsiExpander(): Promise<ExpandWsi> {
-  try {
-    // Non-literal specifier: the WSI module is optional at type-check time.
-    const mod = (await import(WSI_MODULE)) as { expandWsiDataset?: ExpandWsi };
-    if (typeof mod.expandWsiDataset !== 'function') throw new Error('src/wsi/expand.ts exports no expandWsiDataset');
-    return mod.expandWsiDataset;
-  } catch (err: any) {
-    if (err?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module/.test(String(err?.message))) {
-      throw new Error('dataset.wsi needs the WSI preprocessing module (src/wsi/expand.ts), which is not installed in this build');
-    }
-    throw err;
-  }
-}
-
-const num = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
-const abs = (dir: string, p: string) => (isAbsolute(p) ? p : resolve(dir, p));
 const fracLabel = (f: number) => `frac=${f}`;
 
-/** Fields of a model that only CLAM's instance clustering reads. */
-const CLAM_ONLY = ['B', 'c1', 'c2', 'inst_loss'];
-const isClam = (m: Model) => m.type === 'clam_sb' || m.type === 'clam_mb';
-const isMil = (m: Model) => m.type === 'mil' || m.type === 'mmil';
-
-function modelParams(m: Model): Json {
+/** A model's params minus the fields its family does not read (they must not change its key). */
+function modelParams(m: ResolvedModel): Json {
   const out: Record<string, unknown> = { ...m };
-  if (!isClam(m)) for (const k of CLAM_ONLY) delete out[k];
+  if (!modelTraits(m.type).clustering) for (const k of CLUSTERING_FIELDS) delete out[k];
   return out as Json;
-}
-
-function datasetSource(ds: Dataset): 'clam' | 'synthetic' | 'mil_csv' | 'wsi' {
-  const keys = Object.keys(ds).filter((k) => (ds as any)[k] !== undefined);
-  if (keys.length !== 1) throw new Error(`dataset must have exactly one source (clam, synthetic, mil_csv or wsi), found: ${keys.join(', ') || 'none'}`);
-  return keys[0] as any;
 }
 
 /** Dataset stage(s) for one source. Returns the raw stages and the id of the dataset stage. */
 async function datasetStages(
-  ds: Dataset, spec: Experiment, specDir: string, cohort: string | null, wsi: () => Promise<ExpandWsi>,
+  ds: ResolvedDataset, spec: ResolvedExperiment, specDir: string, cohort: string | null, wsi: () => Promise<ExpandWsi>,
 ): Promise<{ stages: Raw[]; id: string }> {
   const id = cohort ? `dataset/cohort=${cohort}` : 'dataset';
-  const task = { classes: spec.task.classes as string[], label_map: (spec.task.label_map ?? null) as Json };
+  const task = { classes: spec.task.classes, label_map: (spec.task.label_map ?? null) as Json };
   const labels: Record<string, string> = cohort ? { cohort } : {};
   const source = datasetSource(ds);
   if (source === 'wsi') {
@@ -89,42 +63,40 @@ async function datasetStages(
   let params: Record<string, unknown>;
   let externals: Record<string, string>;
   if (source === 'synthetic') {
-    const s = ds.synthetic ?? {};
-    params = { source, synthetic: { ...s, n_classes: s.n_classes ?? task.classes.length }, ...task };
+    params = { source, synthetic: ds.synthetic!, ...task };
     externals = {};
   } else if (source === 'clam') {
     const c = ds.clam!;
-    const features = abs(specDir, c.features_dir);
     // slides.csv holds absolute paths into the features directory: its location is an output.
-    params = { source, features_dir: features, ...task };
-    externals = { csv: abs(specDir, c.csv), features_dir: features };
+    params = { source, features_dir: c.features_dir, ...task };
+    externals = { csv: c.csv, features_dir: c.features_dir };
     // The dataset is the feature files its CSV references, not the whole folder.
-    const files = referencedFeatureFiles(externals.csv, features);
+    const files = referencedFeatureFiles(c.csv, c.features_dir);
     if (files) return { stages: [{ base: id, head: id, tail: '', kind: 'dataset', params: params as Json, inputs: {}, externals, externalFiles: { features_dir: files }, labels }], id };
   } else {
     const c = ds.mil_csv!;
     params = { source, ...task };
-    externals = { csv: abs(specDir, c.csv) };
+    externals = { csv: c.csv };
   }
   return { stages: [{ base: id, head: id, tail: '', kind: 'dataset', params: params as Json, inputs: {}, externals, labels }], id };
 }
 
 /** Stages of one variant, ids without sweep coordinates. */
-async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promise<ExpandWsi>): Promise<Raw[]> {
+async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () => Promise<ExpandWsi>): Promise<Raw[]> {
   const out: Raw[] = [];
-  const classes = spec.task.classes as string[];
+  const classes = spec.task.classes;
   const nClasses = classes.length;
-  const sp = spec.splits ?? {};
-  const folds = num(sp.folds, 10);
-  const fracs = (sp.training_fractions ?? [1]) as number[];
-  const ev = spec.evaluate ?? {};
-  const cohorts = (ev.cohorts ?? []) as { name: string; dataset: Dataset }[];
-  const models = spec.models as Model[];
+  const sp = spec.splits;
+  const folds = sp.folds;
+  const fracs = sp.training_fractions;
+  const ev = spec.evaluate;
+  const cohorts = ev.cohorts;
+  const models = spec.models;
 
   const main = await datasetStages(spec.dataset, spec, specDir, null, wsi);
   out.push(...main.stages);
   // Heatmaps (WSI only): each reads its slides' files and patch coordinates (patch size attrs).
-  const nHeatmaps = spec.dataset.wsi ? num(ev.heatmaps, 0) : 0;
+  const nHeatmaps = spec.dataset.wsi ? ev.heatmaps : 0;
   const heatmapInputs: Record<string, string> = {};
   const heatmapSlides: Record<string, string> = {};
   for (const r of nHeatmaps > 0 ? main.stages : []) {
@@ -139,20 +111,19 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
     cohortDs.set(c.name, r.id);
   }
   const cohortNames = ['test', ...cohorts.map((c) => c.name)];
-  const standardize = spec.dataset.mil_csv ? spec.dataset.mil_csv.standardize ?? true : false;
+  const standardize = spec.dataset.mil_csv ? spec.dataset.mil_csv.standardize : false;
 
   for (const frac of fracs) {
     const splitsId = `splits/${fracLabel(frac)}`;
     const splitParams: Record<string, unknown> = {
-      mode: sp.mode ?? 'nested', folds, val_frac: num(sp.val_frac, 0.1), test_frac: num(sp.test_frac, 0.1),
-      seed: num(sp.seed, 1), frac,
+      mode: sp.mode, folds, val_frac: sp.val_frac, test_frac: sp.test_frac, seed: sp.seed, frac,
     };
     const externals: Record<string, string> = {};
-    if ((sp.mode ?? 'nested') === 'import') {
+    if (sp.mode === 'import') {
       const d = sp.import_dir as unknown;
       const dir = typeof d === 'string' ? d : d && typeof d === 'object' ? (d as Record<string, string>)[String(frac)] : undefined;
       if (!dir) throw new Error(`splits.import_dir has no directory for training fraction ${frac}`);
-      externals.import_dir = abs(specDir, dir);
+      externals.import_dir = dir;
     }
     out.push({ base: splitsId, head: 'splits', tail: fracLabel(frac), kind: 'splits', params: splitParams as Json, inputs: { dataset: main.id }, externals, labels: { frac } });
   }
@@ -168,7 +139,7 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
         const common = { model: m.name, model_type: m.type, frac, fold };
         out.push({
           base: trainId, head: `train/${m.name}`, tail, kind: 'train',
-          params: { model: modelParams(m), n_classes: nClasses, subtyping: spec.task.subtyping ?? false, train: (spec.train ?? {}) as Json, fold, frac, standardize },
+          params: { model: modelParams(m), n_classes: nClasses, subtyping: spec.task.subtyping, train: spec.train as Json, fold, frac, standardize },
           inputs: { dataset: main.id, splits: splitsId }, labels: common,
         });
         for (const cohort of cohortNames) {
@@ -195,10 +166,10 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
         const inputs = Object.fromEntries(evals.map((id, k) => [`fold${k}`, id]));
         const labels = { model: m.name, model_type: m.type, frac, cohort };
         out.push({ base: `aggregate/${m.name}/${tail}`, head: `aggregate/${m.name}`, tail, kind: 'aggregate', params: { cohort, classes }, inputs, labels });
-        if (cohort !== 'test' && (ev.ensembles ?? true)) {
+        if (cohort !== 'test' && ev.ensembles) {
           const id = `ensemble/${m.name}/${tail}`;
-          const params: Record<string, unknown> = { cohort, classes, ci: ev.ci ?? 'delong' };
-          if ((ev.ci ?? 'delong') === 'bootstrap') params.bootstrap = ev.bootstrap ?? {};
+          const params: Record<string, unknown> = { cohort, classes, ci: ev.ci };
+          if (ev.ci === 'bootstrap') params.bootstrap = ev.bootstrap;
           out.push({ base: id, head: `ensemble/${m.name}`, tail, kind: 'ensemble', params: params as Json, inputs, labels });
           ensembleIds.set(`${m.name}|${frac}|${cohort}`, id);
         }
@@ -207,10 +178,7 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
   }
 
   const byName = new Map(models.map((m) => [m.name, m]));
-  const pairs: [string, string][] = ev.compare
-    ? (ev.compare as [string, string][])
-    : models.filter(isClam).flatMap((a) => models.filter(isMil).map((b) => [a.name, b.name] as [string, string]));
-  for (const [a, b] of pairs) {
+  for (const [a, b] of ev.compare) {
     for (const n of [a, b]) if (!byName.has(n)) throw new Error(`evaluate.compare names model '${n}', which is not in models (${[...byName.keys()].join(', ')})`);
     for (const frac of fracs) {
       for (const cohort of cohortNames) {
@@ -221,8 +189,8 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
           const ens = ensembleIds.get(`${name}|${frac}|${cohort}`);
           if (ens) inputs[`${side}_ensemble`] = ens;
         }
-        const params: Record<string, unknown> = { a, b, cohort, classes, ci: ev.ci ?? 'delong' };
-        if ((ev.ci ?? 'delong') === 'bootstrap') params.bootstrap = ev.bootstrap ?? {};
+        const params: Record<string, unknown> = { a, b, cohort, classes, ci: ev.ci };
+        if (ev.ci === 'bootstrap') params.bootstrap = ev.bootstrap;
         out.push({ base: `compare/${a}-vs-${b}/${tail}`, head: `compare/${a}-vs-${b}`, tail, kind: 'compare', params: params as Json, inputs, labels: { model_a: a, model_b: b, frac, cohort } });
       }
     }
@@ -231,7 +199,7 @@ async function expandVariant(spec: Experiment, specDir: string, wsi: () => Promi
   return out;
 }
 
-const REPORTED = new Set(['train', 'evaluate', 'aggregate', 'ensemble', 'compare']);
+const REPORTED = reportedKinds('stage');
 
 function fmtValue(v: unknown): string {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : canonicalJson(v);
@@ -294,7 +262,7 @@ export interface BuildOptions {
 
 /** Expands a loaded spec (all sweep variants) into the stage list, in dependency order. */
 export async function buildDag(loaded: LoadedSpec, opts: BuildOptions = {}): Promise<StageDecl[]> {
-  const variants = loaded.variants?.length ? loaded.variants : [{ coords: {} as Coords, spec: loaded.spec }];
+  const variants = loaded.variants;
   let wsiP: Promise<ExpandWsi> | null = null;
   const wsi = () => (opts.expandWsi ? Promise.resolve(opts.expandWsi) : (wsiP ??= loadWsiExpander()));
 
@@ -389,7 +357,7 @@ export async function buildDag(loaded: LoadedSpec, opts: BuildOptions = {}): Pro
   for (const d of out.values()) if (REPORTED.has(d.kind)) reportInputs[d.id] = d.id;
   out.set('report', {
     id: 'report', kind: 'report', inputs: reportInputs, labels: {},
-    params: { name: first.name, description: first.description ?? '', classes: first.task.classes as string[] } as Json,
+    params: { name: first.name, description: first.description ?? '', classes: first.task.classes } as Json,
   });
   return [...out.values()];
 }

@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, re
 import { dirname, join, relative } from 'node:path';
 import { canonicalJson } from '../spec/canonical.ts';
 import type { StageDecl } from '../stages/types.ts';
-import { kindInfo } from '../exec/kinds.ts';
+import { kindInfo } from '../stages/registry.ts';
 import type { InputRef, KeyedStage } from './types.ts';
 
 interface MemoEntry { size: number; mtimeMs: number; ino: number; digest: string }
@@ -123,7 +123,7 @@ export async function computeKeys(decls: StageDecl[], memo: DigestMemo): Promise
   const keys = new Map<string, string>();
   const out: KeyedStage[] = [];
   for (const d of decls) {
-    const { version } = await kindInfo(d.kind);
+    const { version } = kindInfo(d.kind);
     const inputs: Record<string, InputRef> = {};
     for (const [name, up] of Object.entries(d.inputs)) {
       const key = keys.get(up);

@@ -7,7 +7,8 @@ import { CacheStore } from '../cache/store.ts';
 import { readIdentities, type IdentityRecord } from '../exec/records.ts';
 import { buildDag } from './build.ts';
 import { DigestMemo, computeKeys } from './keys.ts';
-import type { LoadedSpec, PlannedStage } from './types.ts';
+import type { LoadedSpec } from '../spec/resolved.ts';
+import type { PlannedStage } from './types.ts';
 
 export interface PlanOptions {
   /** Output root (cache and run records). */

@@ -1,22 +1,8 @@
 // Shapes shared by the DAG builder, the key function and the planner.
-import type { Experiment } from '../spec/types.gen.ts';
 import type { Json, StageDecl } from '../stages/types.ts';
 
 /** A sweep coordinate: dotted spec path → value (e.g. "models.clam_sb.B" → 16). */
 export type Coords = Record<string, unknown>;
-
-/**
- * What src/spec/load.ts returns (spec with schema defaults filled, one variant per sweep
- * combination). Declared here so the DAG depends on the shape, not on the loader's module.
- */
-export interface LoadedSpec {
-  path: string;
-  dir: string;
-  text: string;
-  hash: string;
-  spec: Experiment;
-  variants: { coords: Coords; spec: Experiment }[];
-}
 
 /** An input of a stage as the key saw it: upstream stage (id + key) or external (path + digest). */
 export interface InputRef {

@@ -14,7 +14,7 @@ export interface StageJob {
   inputs: Record<string, StageInput>;
   externals: Record<string, string>;
   device: DeviceSlot;
-  /** Version the key was computed with: the module must agree. */
+  /** Version the key was computed with (the kind's registry row). */
   version: string;
   /** Test-registered kinds: kind → module path. */
   modules?: Record<string, string>;
@@ -23,22 +23,21 @@ export interface StageJob {
 export type WorkerMessage =
   | { t: 'log'; message: string }
   | { t: 'progress'; done: number; total: number; note?: string }
-  | { t: 'metric'; name: string; value: number; step?: number }
+  /** time: when the stage computed it (ms since the epoch), so MLflow shows the epoch's own time. */
+  | { t: 'metric'; name: string; value: number; step?: number; time?: number }
   | { t: 'result'; result: StageResult }
   | { t: 'error'; message: string; stack?: string };
 
 export async function runJob(kind: StageKind, job: StageJob, signal: AbortSignal, emit: (m: WorkerMessage) => void): Promise<StageResult> {
-  if (String(kind.version) !== job.version) {
-    throw new Error(`stage kind '${job.kind}' is version ${kind.version} but src/stages/versions.ts says ${job.version}: update the table so cache keys follow the code`);
-  }
   const metricsFile = join(job.outDir, 'metrics.jsonl');
   const result = await kind.run(job.params, {
     id: job.id, key: job.key, outDir: job.outDir, inputs: job.inputs, externals: job.externals, device: job.device, signal,
     log: (message) => emit({ t: 'log', message: String(message) }),
     progress: (done, total, note) => emit({ t: 'progress', done, total, note }),
     metric: (name, value, step) => {
-      appendFileSync(metricsFile, JSON.stringify({ name, value, step: step ?? null }) + '\n');
-      emit({ t: 'metric', name, value, step });
+      const time = Date.now();
+      appendFileSync(metricsFile, JSON.stringify({ name, value, step: step ?? null, time }) + '\n');
+      emit({ t: 'metric', name, value, step, time });
     },
   });
   return result ?? {};

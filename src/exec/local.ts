@@ -14,7 +14,7 @@ import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
 import { resolveSlots } from './devices.ts';
 import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
-import { extraKindModules, isRegistered, kindInfo, loadKind } from './kinds.ts';
+import { extraKindModules, isRegistered, kindInfo, loadKind } from '../stages/registry.ts';
 import { Progress } from './progress.ts';
 import { WorkerPool } from './pool.ts';
 import { RunRecorder, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
@@ -197,7 +197,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
         const t = Date.now();
         if (t - lastProgress > 1000 || m.done === m.total) { lastProgress = t; emit({ type: 'stage-progress', time: now(), id: s.id, done: m.done, total: m.total, note: m.note }); }
       } else if (m.t === 'metric') {
-        emit({ type: 'stage-metric', time: now(), id: s.id, name: m.name, value: m.value, step: m.step });
+        emit({ type: 'stage-metric', time: m.time ? new Date(m.time).toISOString() : now(), id: s.id, name: m.name, value: m.value, step: m.step });
       }
     };
     let slot: DeviceSlot | undefined;
@@ -259,7 +259,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     if (stopping) return finish(s, { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' });
     const forced = s.reason === 'forced';
     if (!forced && store.has(s.kind, s.key)) return finish(s, cachedOutcome(s));
-    const info = await kindInfo(s.kind);
+    const info = kindInfo(s.kind);
     if (!isRegistered(s.kind)) {
       if (s.kind === 'report') return finish(s, { status: 'skipped', seconds: 0, detail: 'the report stage is not part of this build' });
       return finish(s, { status: 'failed', seconds: 0, error: `stage kind '${s.kind}' is not registered in this build (src/stages/registry.ts)` });

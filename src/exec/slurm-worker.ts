@@ -4,7 +4,7 @@
 // read from a file, its messages written to stdout as prefixed JSON lines (the executor follows
 // the job's stdout file), and the result written atomically to RESULT.json (`%j` → job id).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { loadKind, registerStageKind } from './kinds.ts';
+import { loadKind, registerStageKind } from '../stages/registry.ts';
 import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
 
 /** Marks worker messages among whatever else a stage prints to stdout. */

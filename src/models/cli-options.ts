@@ -1,13 +1,13 @@
 // Shared model options of `milflow infer` / `fit-bag`: overrides for checkpoints without a
 // milflow config (reference PyTorch weights), validated against the weights' shapes.
 import type { Command } from 'commander';
-import type { ModelConfig, ModelType } from './config.ts';
+import { MODEL_TYPES, type ModelConfig, type ModelType } from './config.ts';
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--weights <file>', 'model weights (.safetensors; milflow or reference PyTorch key names)')
     .requiredOption('--bag <file>', 'CLAM feature file (.h5 with features [N, E])')
-    .option('--model <type>', 'clam_sb | clam_mb | mil | mmil | abmil (checked against the weights)')
+    .option('--model <type>', `${MODEL_TYPES.join(' | ')} (checked against the weights)`)
     .option('--n-classes <n>', 'number of classes (checked against the weights)')
     .option('--size <size>', 'small | big (checked against the weights)')
     .option('--B <n>', 'top/bottom patches per class for instance clustering')
@@ -20,7 +20,7 @@ const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
 export function overridesFrom(o: Record<string, any>): Partial<ModelConfig> {
   const out: Partial<ModelConfig> = {};
   if (o.model !== undefined) {
-    if (!['clam_sb', 'clam_mb', 'mil', 'mmil', 'abmil'].includes(o.model)) throw usage(`--model must be clam_sb, clam_mb, mil, mmil or abmil, not '${o.model}'`);
+    if (!MODEL_TYPES.includes(o.model)) throw usage(`--model must be ${MODEL_TYPES.slice(0, -1).join(', ')} or ${MODEL_TYPES.at(-1)}, not '${o.model}'`);
     out.type = o.model as ModelType;
   }
   if (o.B !== undefined) {

@@ -9,34 +9,12 @@ import { parseYaml, type ParsedYaml } from './positions.ts';
 import { schemaIssues, type Issue } from './schema.ts';
 import { resolvePath, semanticIssues } from './semantic.ts';
 import { cartesian, setPath, sweepTarget } from './sweep.ts';
-import { CLAM_TYPES, type ResolvedExperiment } from './resolved.ts';
+import { isClam } from '../models/config.ts';
+import { type LoadedSpec, type ResolvedExperiment, type Variant } from './resolved.ts';
 
 export * from './resolved.ts';
 export { SpecError, formatSpecMessage, type SpecMessage } from './errors.ts';
 export { canonicalJson, canonicalHash } from './canonical.ts';
-
-export interface Variant {
-  /** Sweep key (as written in the spec) → value; {} when the spec has no sweep. */
-  coords: Record<string, unknown>;
-  /** The resolved spec with the coordinates applied and without its `sweep` section. */
-  spec: ResolvedExperiment;
-  /** sha256 of canonicalJson(spec). */
-  hash: string;
-}
-
-export interface LoadedSpec {
-  /** Absolute path of the spec file. */
-  path: string;
-  /** Its directory (relative dataset paths were resolved against it). */
-  dir: string;
-  text: string;
-  /** sha256 of canonicalJson(spec). */
-  hash: string;
-  /** Every default filled, dataset paths absolute, sweep kept as written. */
-  spec: ResolvedExperiment;
-  /** Cartesian product of the sweep, in written order (first key slowest). */
-  variants: Variant[];
-}
 
 export interface LoadOptions {
   /** Check that dataset files exist (default true). Off for specs that name the user's data. */
@@ -191,8 +169,8 @@ export function resolveSpec(data: any, dir: string): ResolvedExperiment {
     spec.splits.import_dir = typeof d === 'string' ? resolvePath(dir, d) : Object.fromEntries(Object.entries(d).map(([k, v]) => [k, resolvePath(dir, v as string)]));
   }
   if (spec.evaluate.compare === undefined) {
-    const clam = spec.models.filter((m: any) => CLAM_TYPES.has(m.type));
-    const other = spec.models.filter((m: any) => !CLAM_TYPES.has(m.type));
+    const clam = spec.models.filter((m: any) => isClam(m.type));
+    const other = spec.models.filter((m: any) => !isClam(m.type));
     spec.evaluate.compare = clam.flatMap((a: any) => other.map((b: any) => [a.name, b.name]));
   }
   return spec as ResolvedExperiment;

@@ -58,4 +58,28 @@ export function datasetSource(d: ResolvedDataset | Dataset): DatasetSource {
   return k;
 }
 
-export const CLAM_TYPES: ReadonlySet<string> = new Set(['clam_sb', 'clam_mb']);
+/** The loader's answer (src/spec/load.ts): what every consumer of a spec takes. */
+export interface Variant {
+  /** Sweep key (as written in the spec) → value; {} when the spec has no sweep. */
+  coords: Record<string, unknown>;
+  /** The resolved spec with the coordinates applied and without its `sweep` section. */
+  spec: ResolvedExperiment;
+  /** sha256 of canonicalJson(spec). */
+  hash: string;
+}
+
+export interface LoadedSpec {
+  /** Absolute path of the spec file. */
+  path: string;
+  /** Its directory (relative dataset paths were resolved against it). */
+  dir: string;
+  text: string;
+  /** sha256 of canonicalJson(spec). */
+  hash: string;
+  /** Every default filled, dataset paths absolute, sweep kept as written. */
+  spec: ResolvedExperiment;
+  /** Cartesian product of the sweep, in written order (first key slowest). */
+  variants: Variant[];
+}
+
+

@@ -4,15 +4,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
-import { aucOf, classMetrics, FPR_GRID, jsonSafe, meanStd, readFoldPredictions, rocCurve } from '../stats/index.ts';
+import { aucOf, classMetrics, FPR_GRID, jsonSafe, meanStd, rocCurve } from '../stats/index.ts';
+import { readFoldPredictions } from './folds.ts';
 import { toCsv } from '../splits/csv.ts';
 
 export interface AggregateParams { cohort: string; classes?: string[] }
 
 const stage: StageKind<AggregateParams> = {
   kind: 'aggregate',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const folds = readFoldPredictions(ctx.inputs, '', ctx.id);
     const rows = folds.map(({ fold, pred }) => {

@@ -7,16 +7,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
 import {
-  alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readFoldPredictions, readPredictions,
+  alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readPredictions,
   wilcoxonSignedRank,
 } from '../stats/index.ts';
+import { readFoldPredictions } from './folds.ts';
 
 export interface CompareParams { a: string; b: string; cohort: string; classes?: string[]; ci?: string; bootstrap?: unknown }
 
 const stage: StageKind<CompareParams> = {
   kind: 'compare',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const A = readFoldPredictions(ctx.inputs, 'a_', ctx.id);
     const B = new Map(readFoldPredictions(ctx.inputs, 'b_', ctx.id).map((f) => [f.fold, f]));

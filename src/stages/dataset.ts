@@ -51,8 +51,6 @@ interface Row {
 
 const stage: StageKind<DatasetParams> = {
   kind: 'dataset',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const classes = p.classes;
     const labelMap = p.label_map ?? undefined;

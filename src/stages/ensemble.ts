@@ -4,7 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from './types.ts';
-import { alignPredictions, argmax, jsonSafe, readFoldPredictions, summarize, writePredictions, type Predictions } from '../stats/index.ts';
+import { alignPredictions, argmax, jsonSafe, summarize, writePredictions, type Predictions } from '../stats/index.ts';
+import { readFoldPredictions } from './folds.ts';
 import { scalarMetrics } from './evaluate.ts';
 
 export interface EnsembleParams { cohort: string; classes?: string[]; ci?: 'delong' | 'bootstrap'; bootstrap?: { n?: number; seed?: number } }
@@ -23,8 +24,6 @@ export function meanSoftmax(preds: Predictions[], names: string[] = []): Predict
 
 const stage: StageKind<EnsembleParams> = {
   kind: 'ensemble',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const folds = readFoldPredictions(ctx.inputs, '', ctx.id);
     const ens = meanSoftmax(folds.map((f) => f.pred), folds.map((f) => f.id));

@@ -29,8 +29,6 @@ export function scalarMetrics(s: ReturnType<typeof summarize>): Record<string, n
 
 const stage: StageKind<EvaluateParams> = {
   kind: 'evaluate',
-  version: '1',
-  heavy: true,
   async run(p, ctx) {
     const { model: mIn, dataset: dIn, splits: sIn } = ctx.inputs;
     if (!mIn || !dIn) throw new Error(`${ctx.id}: needs inputs 'model' and 'dataset'`);

@@ -13,8 +13,6 @@ export interface ExtractParams {
 
 const stage: StageKind<ExtractParams> = {
   kind: 'extract',
-  version: '1',
-  heavy: true,
   async run(p, ctx) {
     const slide = ctx.externals.slide;
     const onnx = ctx.externals.encoder;

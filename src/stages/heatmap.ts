@@ -26,8 +26,6 @@ export interface HeatmapParams {
 
 const stage: StageKind<HeatmapParams> = {
   kind: 'heatmap',
-  version: '1',
-  heavy: true,
   async run(p, ctx) {
     const { model: mIn, dataset: dIn, splits: sIn } = ctx.inputs;
     if (!mIn || !dIn || !sIn) throw new Error(`${ctx.id}: needs inputs 'model', 'dataset' and 'splits'`);

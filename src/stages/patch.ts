@@ -8,8 +8,6 @@ import type { Segmentation } from '../wsi/segment.ts';
 
 const stage: StageKind<PatchStepParams> = {
   kind: 'patch',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const slide = ctx.externals.slide;
     const seg = ctx.inputs.segment;

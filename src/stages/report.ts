@@ -14,8 +14,6 @@ export interface ReportParams {
 
 const stage: StageKind<ReportParams> = {
   kind: 'report',
-  version: '1',
-  heavy: false,
   async run(params, ctx) {
     const entries = Object.values(ctx.inputs).map((i) => ({ id: i.id, kind: i.kind, dir: i.dir, manifest: i.manifest }));
     ctx.log(`report over ${entries.length} stages`);

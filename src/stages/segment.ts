@@ -5,8 +5,6 @@ import { segmentStep, type SegmentStepParams, prefixed } from '../wsi/steps.ts';
 
 const stage: StageKind<SegmentStepParams> = {
   kind: 'segment',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const slide = ctx.externals.slide;
     if (!slide) throw new Error(`${ctx.id}: needs the external 'slide'`);

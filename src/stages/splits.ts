@@ -28,8 +28,6 @@ function importDir(p: SplitsParams, ext: Record<string, string>, frac: number): 
 
 const stage: StageKind<SplitsParams> = {
   kind: 'splits',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const ds = ctx.inputs.dataset;
     if (!ds) throw new Error(`${ctx.id}: missing input 'dataset'`);

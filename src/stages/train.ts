@@ -36,8 +36,6 @@ const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(8) : '');
 
 const stage: StageKind<TrainParams> = {
   kind: 'train',
-  version: '1',
-  heavy: true,
   async run(p, ctx) {
     const { dataset, splits } = ctx.inputs;
     if (!dataset || !splits) throw new Error(`${ctx.id}: needs inputs 'dataset' and 'splits'`);

@@ -66,13 +66,16 @@ export interface StageResult {
   summary?: Json;
 }
 
+/**
+ * What a stage module exports. Its version, placement and outputs are its row in
+ * src/stages/registry.ts; only a kind registered by module path (registerStageKind: the
+ * executor's tests, plugins) carries `version` and `heavy` itself, being its own row.
+ */
 export interface StageKind<P = any> {
   kind: string;
-  /** Bump when the implementation changes its outputs: part of the cache key. */
-  version: string;
-  /** Heavy stages run in worker processes on a device slot; light ones in-process. */
-  heavy: boolean;
   run(params: P, ctx: StageContext): Promise<StageResult>;
+  version?: string;
+  heavy?: boolean;
 }
 
 export interface Manifest {

@@ -2,7 +2,7 @@
 // local executor (src/exec/pool.ts) with an IPC channel, one per device slot. Receives StageJobs
 // one at a time, runs each, and reports log/progress/metric lines and the result (or the error)
 // as IPC messages. After a failed stage it exits, so the next stage starts from a clean process.
-import { loadKind, registerStageKind } from '../exec/kinds.ts';
+import { loadKind, registerStageKind } from './registry.ts';
 import { runJob, type StageJob, type WorkerMessage } from '../exec/harness.ts';
 
 const send = (m: WorkerMessage) => new Promise<void>((res) => (process.send ? process.send(m, undefined, {}, () => res()) : res()));

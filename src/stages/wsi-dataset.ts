@@ -18,8 +18,6 @@ export interface WsiDatasetParams {
 
 const stage: StageKind<WsiDatasetParams> = {
   kind: 'wsi-dataset',
-  version: '1',
-  heavy: false,
   async run(p, ctx) {
     const classes = p.classes ?? [...new Set(p.slides.map((s) => s.label))].sort();
     const bags = join(ctx.outDir, 'bags');

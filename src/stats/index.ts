@@ -5,4 +5,3 @@ export * from './bootstrap.ts';
 export * from './predictions.ts';
 export * from './summary.ts';
 export * from './paired.ts';
-export * from './folds.ts';

@@ -1,7 +1,7 @@
 // Where tracking goes: tracking.mlflow.uri in the spec, else MLFLOW_TRACKING_URI.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseSpec } from '../spec/load.ts';
 
 export interface TrackingTarget {
   uri: string;
@@ -28,6 +28,9 @@ export function loadRunSpec(runDir: string): unknown {
   const snap = join(runDir, SPEC_SNAPSHOT);
   if (existsSync(snap)) return JSON.parse(readFileSync(snap, 'utf8'));
   const yml = join(runDir, 'spec.yaml');
-  if (existsSync(yml)) return parseYaml(readFileSync(yml, 'utf8'));
-  return undefined;
+  if (!existsSync(yml)) return undefined;
+  // Resolved as the run resolved it: relative paths against the spec's own directory.
+  let specPath = yml;
+  try { specPath = JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8')).specPath || yml; } catch { /* no record yet */ }
+  return parseSpec(readFileSync(yml, 'utf8'), specPath, { checkFiles: false }).spec;
 }

@@ -1,9 +1,13 @@
-// A small typed client for the MLflow REST API 2.0 over fetch (mlflow-js is not on the registry).
-// Only what milflow needs: experiments, runs, log-batch, metric history and the server's
-// artifact proxy (`mlflow server` serves artifacts by default: PUT /api/2.0/mlflow-artifacts/...).
+// A small typed client for the MLflow REST API 2.0 over node:http (mlflow-js is not on the
+// registry; fetch refuses URLs with credentials and cannot bound the connect phase on its own).
+// Only what milflow needs: experiments, runs, log-batch, metric history, logged models and the
+// server's artifact proxy (`mlflow server` serves artifacts by default: PUT /api/2.0/mlflow-artifacts/...).
 // Transient failures (network, 429, 5xx, timeouts) are retried with exponential backoff;
 // MLflow's own 4xx answers are not, they surface as MlflowApiError with MLflow's error_code.
-
+// Credentials (http://user:pass@host, or MLflow's MLFLOW_TRACKING_USERNAME/PASSWORD or
+// MLFLOW_TRACKING_TOKEN) become an Authorization header; `base` never carries them.
+import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 export interface MlflowTag { key: string; value: string }
 export interface MlflowParam { key: string; value: string }
 export interface MlflowMetric { key: string; value: number; timestamp: number; step: number }
@@ -22,7 +26,7 @@ export interface MlflowRun {
   info: MlflowRunInfo;
   data: { metrics?: MlflowMetric[]; params?: MlflowParam[]; tags?: MlflowTag[] };
 }
-export interface MlflowExperiment { experiment_id: string; name: string; artifact_location?: string; lifecycle_stage?: string }
+export interface MlflowExperiment { experiment_id: string; name: string; artifact_location?: string; lifecycle_stage?: string; tags?: MlflowTag[] }
 
 export class MlflowApiError extends Error {
   constructor(
@@ -41,48 +45,131 @@ export interface MlflowClientOptions {
   retries?: number;
   /** First backoff delay in ms; doubles each attempt (default 250). */
   backoffMs?: number;
-  /** Per-attempt timeout in ms (default 15000). */
+  /** Per-attempt time for the server to answer, once connected, in ms (default 15000). */
   timeoutMs?: number;
+  /** Per-attempt time to open the TCP (and TLS) connection, in ms (default 3000). */
+  connectTimeoutMs?: number;
+  /** Where MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** MLflow limits (server-side validation); values beyond them are rejected. */
-export const LIMITS = { paramValue: 500, paramKey: 250, tagValue: 5000, batchMetrics: 1000, batchParams: 100, batchTags: 100 };
+export const LIMITS = { paramValue: 500, paramKey: 250, tagValue: 5000, batchMetrics: 1000, batchParams: 100, batchTags: 100, batchTotal: 1000 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Any `scheme://user:pass@` in a text, with the credentials replaced: safe to print or store. */
+export function redact(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s'"]*@/gi, '$1***@');
+}
+
+/** The URI without credentials (what milflow prints and stores). */
+export function publicUri(uri: string): string {
+  try {
+    const u = new URL(uri);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/+$/, '');
+  } catch {
+    return redact(uri).replace(/\/+$/, '');
+  }
+}
+
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 8 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 8 }) };
+
 export class MlflowClient {
+  /** Server URL without credentials: safe to print and store. */
   readonly base: string;
+  /** HTTP requests sent (every attempt), for the cost report. */
+  requests = 0;
+  private url: URL;
+  private auth?: string;
   private retries: number;
   private backoffMs: number;
   private timeoutMs: number;
+  private connectTimeoutMs: number;
 
   constructor(uri: string, opts: MlflowClientOptions = {}) {
-    if (!/^https?:\/\//.test(uri)) throw new Error(`MLflow tracking URI must be http(s)://, got '${uri}'`);
-    this.base = uri.replace(/\/+$/, '');
+    if (!/^https?:\/\//.test(uri)) throw new Error(`MLflow tracking URI must be http(s)://, got '${redact(uri)}'`);
+    const u = new URL(uri.replace(/\/+$/, ''));
+    const env = opts.env ?? process.env;
+    if (u.username || u.password) this.auth = 'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+    else if (env.MLFLOW_TRACKING_USERNAME || env.MLFLOW_TRACKING_PASSWORD)
+      this.auth = 'Basic ' + Buffer.from(`${env.MLFLOW_TRACKING_USERNAME ?? ''}:${env.MLFLOW_TRACKING_PASSWORD ?? ''}`).toString('base64');
+    else if (env.MLFLOW_TRACKING_TOKEN) this.auth = `Bearer ${env.MLFLOW_TRACKING_TOKEN}`;
+    u.username = '';
+    u.password = '';
+    this.url = u;
+    this.base = u.toString().replace(/\/+$/, '');
     this.retries = opts.retries ?? 4;
     this.backoffMs = opts.backoffMs ?? 250;
     this.timeoutMs = opts.timeoutMs ?? 15000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
   }
 
-  private async request<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, raw?: Uint8Array): Promise<T> {
-    const url = `${this.base}${path}`;
+  /** One HTTP exchange, bounded: connectTimeoutMs to connect, then timeoutMs for the answer. */
+  private send(method: string, path: string, body: Uint8Array | undefined, contentType: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const target = new URL(this.base + path);
+    const https = target.protocol === 'https:';
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (contentType) headers['Content-Type'] = contentType;
+    if (body) headers['Content-Length'] = body.byteLength;
+    if (this.auth) headers.Authorization = this.auth;
+    this.requests++;
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        req.destroy();
+        reject(err);
+      };
+      const arm = (ms: number, what: string) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => fail(new Error(`${what} timed out after ${ms} ms`)), ms);
+      };
+      const req = (https ? httpsRequest : httpRequest)(target, { method, headers, agent: https ? agents.https : agents.http }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+      req.on('socket', (sock) => {
+        if (sock.connecting) {
+          arm(this.connectTimeoutMs, 'connect');
+          sock.once('connect', () => arm(timeoutMs, 'response'));
+        } else arm(timeoutMs, 'response');
+      });
+      req.end(body);
+    });
+  }
+
+  private async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown, raw?: Uint8Array): Promise<T> {
     let lastErr: unknown;
+    const payload = raw ?? (body !== undefined ? Buffer.from(JSON.stringify(body)) : undefined);
+    const type = raw ? 'application/octet-stream' : body !== undefined ? 'application/json' : undefined;
+    // Uploads get time for their bytes too (at a pessimistic 1 MB/s).
+    const timeout = this.timeoutMs + (raw ? Math.ceil(raw.byteLength / 1000) : 0);
     for (let attempt = 0; attempt < this.retries; attempt++) {
       if (attempt > 0) await sleep(this.backoffMs * 2 ** (attempt - 1));
-      let res: Response;
+      let res: { status: number; text: string };
       try {
-        res = await fetch(url, {
-          method,
-          headers: raw ? { 'Content-Type': 'application/octet-stream' } : body !== undefined ? { 'Content-Type': 'application/json' } : {},
-          body: raw ? (raw as unknown as BodyInit) : body !== undefined ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
+        res = await this.send(method, path, payload, type, timeout);
       } catch (err) {
         lastErr = err;
         continue; // connection refused, reset, timeout: transient
       }
-      const text = await res.text().catch(() => '');
-      if (res.ok) return (text ? JSON.parse(text) : {}) as T;
+      const { status, text } = res;
+      if (status >= 200 && status < 300) {
+        try {
+          return (text ? JSON.parse(text) : {}) as T;
+        } catch {
+          throw new MlflowApiError(`MLflow ${method} ${path.split('?')[0]}: answer is not JSON: ${text.slice(0, 200)}`, status);
+        }
+      }
       let code: string | undefined;
       let message = text.slice(0, 500);
       try {
@@ -92,21 +179,23 @@ export class MlflowClient {
       } catch {
         /* not JSON */
       }
-      const err = new MlflowApiError(`MLflow ${method} ${path.split('?')[0]}: ${res.status} ${code ?? ''} ${message}`.trim(), res.status, code);
-      if (res.status === 429 || res.status >= 500) {
+      if (status === 401 || status === 403) message = `${message || 'not authorised'} (credentials: user:password in the tracking URI, or MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD)`;
+      const err = new MlflowApiError(redact(`MLflow ${method} ${path.split('?')[0]}: ${status} ${code ?? ''} ${message}`.trim()), status, code);
+      if (status === 429 || status >= 500) {
         lastErr = err;
         continue;
       }
       throw err;
     }
-    const why = lastErr instanceof Error ? (lastErr.cause instanceof Error ? lastErr.cause.message : lastErr.message) : String(lastErr);
-    throw new MlflowUnavailableError(`MLflow at ${this.base} unavailable after ${this.retries} attempts (${method} ${path.split('?')[0]}): ${why}`);
+    const why = lastErr instanceof Error ? lastErr.message : String(lastErr);
+    throw new MlflowUnavailableError(redact(`MLflow at ${this.base} unavailable after ${this.retries} attempts (${method} ${path.split('?')[0]}): ${why}`));
   }
 
-  async health(): Promise<boolean> {
+  /** One quick probe (a single attempt, short timeouts): is anything answering? */
+  async health(timeoutMs = 2000): Promise<boolean> {
     try {
-      const res = await fetch(`${this.base}/health`, { signal: AbortSignal.timeout(3000) });
-      return res.ok;
+      const r = await this.send('GET', '/health', undefined, undefined, timeoutMs);
+      return r.status >= 200 && r.status < 300;
     } catch {
       return false;
     }
@@ -178,17 +267,33 @@ export class MlflowClient {
     return out;
   }
 
-  /** log-batch, split to respect MLflow's per-request limits. */
+  /**
+   * log-batch, packed into as few requests as MLflow's limits allow (100 params, 100 tags,
+   * 1000 entities in all per request): a stage's params, tags and metrics usually go in one.
+   */
   async logBatch(runId: string, data: { metrics?: MlflowMetric[]; params?: MlflowParam[]; tags?: MlflowTag[] }): Promise<void> {
     const metrics = (data.metrics ?? []).map((m) => ({ ...m, value: Number.isFinite(m.value) ? m.value : (String(m.value) as unknown as number) }));
-    const params = data.params ?? [];
-    const tags = data.tags ?? [];
-    for (let i = 0; i < params.length; i += LIMITS.batchParams)
-      await this.request('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, params: params.slice(i, i + LIMITS.batchParams) });
-    for (let i = 0; i < tags.length; i += LIMITS.batchTags)
-      await this.request('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, tags: tags.slice(i, i + LIMITS.batchTags) });
-    for (let i = 0; i < metrics.length; i += LIMITS.batchMetrics)
-      await this.request('POST', '/api/2.0/mlflow/runs/log-batch', { run_id: runId, metrics: metrics.slice(i, i + LIMITS.batchMetrics) });
+    const params = [...(data.params ?? [])];
+    const tags = [...(data.tags ?? [])];
+    while (params.length || tags.length || metrics.length) {
+      const p = params.splice(0, LIMITS.batchParams);
+      const t = tags.splice(0, LIMITS.batchTags);
+      const m = metrics.splice(0, Math.min(LIMITS.batchMetrics, LIMITS.batchTotal - p.length - t.length));
+      const body: Record<string, unknown> = { run_id: runId };
+      if (p.length) body.params = p;
+      if (t.length) body.tags = t;
+      if (m.length) body.metrics = m;
+      await this.request('POST', '/api/2.0/mlflow/runs/log-batch', body);
+    }
+  }
+
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    await this.request('POST', '/api/2.0/mlflow/experiments/set-experiment-tag', { experiment_id: experimentId, key, value });
+  }
+
+  async getExperiment(experimentId: string): Promise<MlflowExperiment & { tags?: MlflowTag[] }> {
+    const r = await this.request<{ experiment: MlflowExperiment & { tags?: MlflowTag[] } }>('GET', `/api/2.0/mlflow/experiments/get?experiment_id=${encodeURIComponent(experimentId)}`);
+    return r.experiment;
   }
 
   async setTag(runId: string, key: string, value: string): Promise<void> {

@@ -7,6 +7,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RunEvent } from '../exec/events.ts';
 import type { Manifest } from '../stages/types.ts';
+import { STAGES } from '../stages/registry.ts';
 import { MlflowClient, type MlflowMetric, type MlflowRun, type MlflowTag } from './mlflow-client.ts';
 import { toParams, clipTag } from './flatten.ts';
 import { stageEnds } from './events.ts';
@@ -15,15 +16,8 @@ import type { PushedRun, TrackingState } from './state.ts';
 type StageEnd = Extract<RunEvent, { type: 'stage-end' }>;
 type RunStart = Extract<RunEvent, { type: 'run-start' }>;
 
-/** Outputs worth keeping in MLflow, per stage kind (checkpoints, predictions, reports). */
-export const ARTIFACTS: Record<string, string[]> = {
-  train: ['model.safetensors', 'epochs.csv'],
-  evaluate: ['predictions.csv', 'metrics.json'],
-  ensemble: ['predictions.csv', 'metrics.json'],
-  aggregate: ['summary.json', 'roc_mean.csv'],
-  compare: ['compare.json'],
-  report: ['report.html', 'report.md'],
-};
+/** Outputs worth keeping in MLflow, per stage kind (its row's `artifacts`). */
+export const ARTIFACTS: Record<string, string[]> = Object.fromEntries(Object.entries(STAGES).map(([k, r]) => [k, r.artifacts]));
 const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 
 export interface PushStats {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRegistered } from '../../src/exec/kinds.ts';
+import { isRegistered } from '../../src/stages/registry.ts';
 import { CacheStore } from '../../src/cache/store.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { detectGpus, resolveSlots, slotEnv } from '../../src/exec/devices.ts';
 import { planDecls } from '../../src/dag/plan.ts';
 import { executePlan } from '../../src/exec/local.ts';
-import { registerStageKind } from '../../src/exec/kinds.ts';
+import { registerStageKind } from '../../src/stages/registry.ts';
 import { CacheStore } from '../../src/cache/store.ts';
 
 test('CPU slots: slots_per_device, or cores / threads_per_slot; --jobs caps', async () => {

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
 import { executePlan } from '../../src/exec/local.ts';
-import { registerStageKind } from '../../src/exec/kinds.ts';
+import { registerStageKind } from '../../src/stages/registry.ts';
 import { readRecord, runDirs } from '../../src/exec/records.ts';
 import { statusText } from '../../src/cli/status.ts';
-import { isRegistered } from '../../src/exec/kinds.ts';
+import { isRegistered } from '../../src/stages/registry.ts';
 import { writeFileSync } from 'node:fs';
 import type { StageDecl } from '../../src/stages/types.ts';
 

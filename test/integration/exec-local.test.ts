@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
 import { executePlan } from '../../src/exec/local.ts';
-import { registerStageKind } from '../../src/exec/kinds.ts';
+import { registerStageKind } from '../../src/stages/registry.ts';
 import { readEvents } from '../../src/exec/records.ts';
 import type { StageDecl } from '../../src/stages/types.ts';
 

@@ -50,7 +50,7 @@ export default {
 const resources: Resources = { executor: 'slurm', slurm: { poll_seconds: 0.3, mem: '500M', cpus_per_task: 1, time: '00:10:00' } };
 
 async function load() {
-  const { registerStageKind } = await import('../../src/exec/kinds.ts');
+  const { registerStageKind } = await import('../../src/stages/registry.ts');
   await registerStageKind(probe);
   const { planDecls } = await import('../../src/dag/plan.ts');
   const { executePlan } = await import('../../src/exec/local.ts');

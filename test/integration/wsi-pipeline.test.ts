@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { Slide, openslideUnavailable } from '../../src/wsi/openslide.ts';
 import { segmentStep, patchStep, extractStep } from '../../src/wsi/steps.ts';
 import { PRESETS } from '../../src/wsi/presets.ts';
-import { expandWsiDataset } from '../../src/wsi/expand.ts';
+import { expandWsiDataset } from '../../src/dag/wsi.ts';
 import { tinyEncoder } from '../../src/features/onnx-writer.ts';
 import { readBag } from '../../src/io/h5.ts';
 import { planDecls } from '../../src/dag/plan.ts';

@@ -12,7 +12,7 @@ import { globMatcher, paramsDiff, planDecls, type Plan } from '../../src/dag/pla
 import { CacheStore } from '../../src/cache/store.ts';
 import { updateIdentities, type IdentityRecord } from '../../src/exec/records.ts';
 import { executePlan } from '../../src/exec/local.ts';
-import type { LoadedSpec } from '../../src/dag/types.ts';
+import type { LoadedSpec } from '../../src/spec/resolved.ts';
 import { writePaperGrid } from '../../scripts/bench-plan.ts';
 
 const spec = (b = 8, extra = '') => `name: k

@@ -1,6 +1,6 @@
 // The DAG builder declares heatmap stages only for WSI datasets with evaluate.heatmaps > 0: one
 // per model × fraction × fold, reading the train, dataset and splits stages plus every slide's
-// patch stage (coordinate attributes) and slide file (external), as src/wsi/expand.ts names them.
+// patch stage (coordinate attributes) and slide file (external), as src/dag/wsi.ts names them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseSpec } from '../../src/spec/load.ts';
 import { buildDag } from '../../src/dag/build.ts';
-import type { LoadedSpec } from '../../src/dag/types.ts';
+import type { LoadedSpec } from '../../src/spec/resolved.ts';
 
 const spec = (evaluate: string, extra = '', dataset = '  wsi: { csv: slides.csv, encoder: { onnx: enc.onnx, dim: 8 } }') => `name: w
 dataset:

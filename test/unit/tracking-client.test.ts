@@ -51,7 +51,7 @@ test("MLflow's 4xx answers are not retried and carry the error code", async () =
   }
 });
 
-test('log-batch is split to MLflow limits (100 params, 1000 metrics per request)', async () => {
+test('log-batch is packed within MLflow limits (100 params, 100 tags, 1000 entities per request)', async () => {
   const bodies: { params?: unknown[]; metrics?: unknown[] }[] = [];
   const s = await serve((b) => {
     bodies.push(JSON.parse(b));
@@ -62,7 +62,7 @@ test('log-batch is split to MLflow limits (100 params, 1000 metrics per request)
     const params = Array.from({ length: 250 }, (_, i) => ({ key: `p${i}`, value: String(i) }));
     const metrics = Array.from({ length: 2500 }, (_, i) => ({ key: 'm', value: i, step: i, timestamp: 1 }));
     await c.logBatch('r', { params, metrics });
-    assert.deepEqual(bodies.map((b) => b.params?.length ?? b.metrics?.length), [100, 100, 50, 1000, 1000, 500]);
+    assert.deepEqual(bodies.map((b) => [b.params?.length ?? 0, b.metrics?.length ?? 0]), [[100, 900], [100, 900], [50, 700]]);
   } finally {
     s.server.close();
   }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { expandWsiDataset } from '../../src/wsi/expand.ts';
+import { expandWsiDataset } from '../../src/dag/wsi.ts';
 import { PRESETS, resolvePreset } from '../../src/wsi/presets.ts';
 
 function setup() {

@@ -6,8 +6,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { WsiDataset } from '../spec/types.gen.ts';
 import type { Json, StageDecl } from '../stages/types.ts';
-import { applyOverrides, readCsv, readProcessList, resolvePreset, type Preset } from './presets.ts';
-import { slideId } from './patch.ts';
+import { applyOverrides, readCsv, readProcessList, resolvePreset, type Preset } from '../wsi/presets.ts';
+import { slideId } from '../wsi/patch.ts';
 
 const abs = (dir: string, p: string) => (isAbsolute(p) ? p : resolve(dir, p));
 
