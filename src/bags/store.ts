@@ -111,7 +111,9 @@ export class StoreReader {
     return into.subarray(0, count);
   }
 
+  /** Idempotent: feeds sharing a reader each close it. */
   close(): void {
-    closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 }

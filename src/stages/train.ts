@@ -61,9 +61,9 @@ const stage: StageKind<TrainParams> = {
       dropout: m.dropout, c1: m.c1, c2: m.c2, inst_loss: m.inst_loss, bag_loss: m.bag_loss,
     });
     const model = await createModel(cfg, initParams(layout(cfg), opts.seed));
-    const gb = (b: number) => (b / 2 ** 30).toFixed(2);
+    const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GB` : `${(b / 2 ** 20).toFixed(1)} MB`);
     ctx.log(`${cfg.type} (${cfg.size}, E=${cfg.dim}, C=${cfg.n_classes}) on ${data.train.size} train / ${data.val.size} val slides, engine ${model.engine}, ${lib.threads()} BLAS threads; ` +
-      `bags ${data.train.mode === 'memory' ? 'in memory' : 'streamed'} (${gb(data.train.bytes + data.val.bytes)} GB, largest ${(data.train.maxBagFloats * 4 / 2 ** 20).toFixed(0)} MB)`);
+      `bags ${data.train.mode === 'memory' ? 'in memory' : 'streamed'} (${size(data.train.bytes + data.val.bytes)}, largest ${size(Math.max(data.train.maxBagFloats, data.val.maxBagFloats) * 4)})`);
     const pace = new EpochPace(opts.max_epochs, (done, total, note) => ctx.progress(done, total, note));
     let readBefore = 0;
     const res = await trainFrom(model, (q) => (q.set === 'train' ? data.train : data.val).get(q.index, q.next), data.train.bags.map((b) => b.label), data.val.size, opts, {
@@ -78,7 +78,7 @@ const stage: StageKind<TrainParams> = {
         // One stage-log line per epoch (Slurm logs and `runs/<exp>/<run>/logs/` show it).
         ctx.log(`epoch ${r.epoch}: train_loss ${fmt(r.train_loss)} train_error ${fmt(r.train_error)} inst_loss ${fmt(r.train_inst_loss)} ` +
           `val_loss ${fmt(r.val_loss)} val_error ${fmt(r.val_error)} val_auc ${fmt(r.val_auc)} · ${r.seconds.toFixed(1)} s, ${Math.round(rate)} patches/s` +
-          (read > readBefore ? `, read ${gb(read - readBefore)} GB at ${((read - readBefore) / 2 ** 20 / r.seconds).toFixed(0)} MB/s` : ''));
+          (read > readBefore ? `, read ${size(read - readBefore)} at ${((read - readBefore) / 2 ** 20 / r.seconds).toFixed(0)} MB/s` : ''));
         readBefore = read;
         ctx.progress(r.epoch, opts.max_epochs, `val_loss ${fmt(r.val_loss)}`);
       },
