@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite uses (Debian): OpenBLAS for the native engine,
 # OpenSlide for WSI reading, Chromium for the report's browser test, h5py to cross-check the
-# files we write, then MLflow and Slurm through their own setup scripts. Idempotent and quick when
+# files we write, PyTorch (scripts/make-pt-fixtures.py regenerates the committed .pt fixtures), then MLflow and Slurm through their own setup scripts. Idempotent and quick when
 # everything is present. Without root it only reports what is missing (those tests then skip,
 # saying why); the quickstart itself needs none of this.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-want=(libopenblas0-pthread libopenslide0 chromium python3-h5py python3-numpy)
+want=(libopenblas0-pthread libopenslide0 chromium python3-h5py python3-numpy python3-torch)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

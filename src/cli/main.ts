@@ -9,6 +9,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 /** verb name → module. Keep sorted; add a line when you add src/cli/<verb>.ts. */
 const verbs: Record<string, () => Promise<{ register(p: Command): void }>> = {
   bench: () => import('./bench.ts'),
+  eval: () => import('./eval.ts'),
   'fit-bag': () => import('./fit-bag.ts'),
   graph: () => import('./graph.ts'),
   infer: () => import('./infer.ts'),

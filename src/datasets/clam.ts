@@ -1,11 +1,11 @@
 // CLAM-layout datasets: a CSV (case_id, slide_id, label) plus a features directory holding
-// h5_files/<slide_id>.h5 or <slide_id>.h5. Features are not copied: slides.csv points at them
+// h5_files/<slide_id>.h5 or pt_files/<slide_id>.pt (or either directly in it). Features are not copied: slides.csv points at them
 // (the DAG digests the external files). Every problem names the CSV line.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCsv } from './csv.ts';
 import { featureShape } from './h5-shape.ts';
-import { findFeatureFile } from './feature-file.ts';
+import { describeFeaturesDir, findFeatureFile } from './feature-file.ts';
 
 export { findFeatureFile };
 import { mapLabel } from './labels.ts';
@@ -73,7 +73,7 @@ export async function readClamDataset(src: ClamSource, onProgress?: (done: numbe
     }
     const file = findFeatureFile(src.features_dir, slide_id);
     if (!file) {
-      problems.push(`${at}: slide '${slide_id}': no feature file (looked for ${join(src.features_dir, 'h5_files', slide_id + '.h5')} and ${join(src.features_dir, slide_id + '.h5')})`);
+      problems.push(`${at}: slide '${slide_id}': no feature file (looked for h5_files/${slide_id}.h5, ${slide_id}.h5, pt_files/${slide_id}.pt and ${slide_id}.pt in ${src.features_dir}; ${describeFeaturesDir(src.features_dir)})`);
       continue;
     }
     let n: number;

@@ -1,10 +1,12 @@
-// Shape of a CLAM feature file's `features` dataset without reading the features: listing a
-// cohort of thousands of slides must not load gigabytes.
+// Shape of a CLAM feature file's `features` ([N, E]) without reading the features: listing a
+// cohort of thousands of slides must not load gigabytes. .h5 (h5_files/) or .pt (pt_files/).
 import h5wasm from 'h5wasm/node';
+import { ptFeatureShape } from '../io/torch.ts';
 
 let ready: Promise<unknown> | null = null;
 
 export async function featureShape(path: string): Promise<[number, number]> {
+  if (/\.pt$/i.test(path)) return ptFeatureShape(path);
   ready ??= h5wasm.ready;
   await ready;
   let f: InstanceType<typeof h5wasm.File>;

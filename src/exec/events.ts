@@ -33,4 +33,6 @@ export type RunEvent =
       producedByRunId?: string;
       error?: string;
     }
+  /** Something the user must hear about although the run goes on (damaged cache entry, degenerate data). */
+  | { type: 'warning'; time: string; id?: string; code: string; message: string }
   | { type: 'run-end'; time: string; runId: string; status: 'succeeded' | 'failed' | 'interrupted'; counts: Record<StageStatus, number>; seconds: number };

@@ -3,12 +3,13 @@
 // to their slot, or as Slurm jobs with resources.executor: slurm (src/exec/slurm.ts). Every stage takes the cache
 // lock for its key, writes into a temp dir and publishes atomically, so a crash, a Ctrl-C or a
 // concurrent `milflow run` can never leave a partial entry or compute one twice.
-import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import type { Experiment, Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageInput, StageResult } from '../stages/types.ts';
 import { CacheStore, lockStaleMs } from '../cache/store.ts';
+import { cleanLeftovers } from '../cache/leftovers.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from './events.ts';
@@ -17,7 +18,7 @@ import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
 import { extraKindModules, isRegistered, kindInfo, loadKind } from '../stages/registry.ts';
 import { Progress } from './progress.ts';
 import { WorkerPool } from './pool.ts';
-import { RunRecorder, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
+import { RunRecorder, experimentDir, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
 
 export const MILFLOW_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 const TRACKING = new URL('../tracking/index.ts', import.meta.url);
@@ -79,7 +80,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const { plan } = opts;
   const store = new CacheStore(plan.cacheRoot);
-  const cleaned = store.cleanStaleTemps();
+  const cleaned = cleanLeftovers(plan.cacheRoot, [experimentDir(plan.root, plan.experiment)]);
   const runId = opts.runId ?? newRunId();
   const rec = new RunRecorder(plan.root, plan.experiment, runId);
   if (opts.spec) rec.writeSpec(opts.spec.text);
@@ -88,7 +89,10 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   const toRun = new Map<string, number>();
   for (const s of plan.stages) if (s.action === 'run') toRun.set(s.kind, (toRun.get(s.kind) ?? 0) + 1);
   const progress = new Progress(plan.stages.length, toRun, slotPlan.slots.length, opts.progress ?? (process.stderr.isTTY ? 'tty' : 'lines'));
-  if (cleaned.length) progress.log(`removed ${cleaned.length} temp dir(s) left by an interrupted run`);
+  if (cleaned.temps.length) progress.log(`removed ${cleaned.temps.length} temp dir(s) left by an interrupted run`);
+  if (cleaned.locks.length) progress.log(`removed ${cleaned.locks.length} lock(s) left by a run that is no longer running`);
+  if (cleaned.files.length) progress.log(`removed ${cleaned.files.length} temp file(s) left by an interrupted write`);
+  for (const e of cleaned.restored) progress.log(`restored cache entry ${e}: a --force rewrite was interrupted before it completed`);
 
   // Tracking must never fail or slow the run: events go through one serial chain, errors warn once.
   let warnedTracking = false;
@@ -99,6 +103,13 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     rec.event(e);
     opts.onEvent?.(e);
     if (tracker) trackChain = trackChain.then(() => tracker.onEvent(e)).catch((err) => warnTracking(`tracking failed: ${err?.message ?? err}`));
+  };
+
+  const warnings: NonNullable<RunRecord['warnings']> = [];
+  const warn = (code: string, message: string, id?: string) => {
+    warnings.push({ id, code, message });
+    progress.log(`warning: ${message}`);
+    emit({ type: 'warning', time: now(), id, code, message });
   };
 
   const stageRecords = new Map<string, StageRecord>(plan.stages.map((s) => [s.id, { id: s.id, kind: s.kind, key: s.key, status: 'pending', reason: s.reason, labels: s.labels }]));
@@ -112,6 +123,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     runId, experiment: plan.experiment, status, specPath: opts.spec?.path ?? '', specHash: opts.spec?.hash ?? '',
     milflowVersion: MILFLOW_VERSION, host: thisHost, pid: process.pid, started, finished,
     seconds: finished ? (performance.now() - t0) / 1000 : undefined, counts: counts(), stages: [...stageRecords.values()],
+    ...(warnings.length ? { warnings } : {}),
   });
   rec.writeRecord(record('running'));
   emit({
@@ -166,6 +178,44 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     return { status: 'cached', seconds: 0, manifestPath: store.manifestPath(s.kind, s.key), producedByRunId };
   };
 
+  /** A present entry that fails its check is quarantined (kept for inspection) and reported; false = recompute. */
+  const intactOrQuarantine = (s: PlannedStage, problems?: string[]): boolean => {
+    if (!store.has(s.kind, s.key)) return false;
+    const c = problems ? { ok: false, problems } : store.check(s.kind, s.key);
+    if (c.ok) return true;
+    const where = store.quarantine(s.kind, s.key, c.problems);
+    warn('damaged-entry', `${s.id}: cache entry ${s.kind}/${s.key.slice(0, 12)} is damaged (${c.problems.slice(0, 3).join('; ')}${c.problems.length > 3 ? '; …' : ''}); moved to ${where ?? '(already gone)'} and recomputing`, s.id);
+    return false;
+  };
+
+  // Inputs a stage reads are fully digested once per run; a damaged one is quarantined and
+  // recomputed before the stage runs, so no stage ever computes from damaged bytes.
+  const inputChecks = new Map<string, Promise<string | null>>();
+  const ensureInput = (up: PlannedStage): Promise<string | null> => {
+    let p = inputChecks.get(up.id);
+    if (!p) {
+      p = (async () => {
+        if (stageRecords.get(up.id)?.status === 'executed') return null; // published by this run a moment ago
+        if (store.has(up.kind, up.key)) {
+          const v = await store.verifyAsync(up.kind, up.key);
+          if (v.ok) return null;
+          // Another run may have replaced it meanwhile: judge again under its lock in execute().
+          intactOrQuarantine(up, v.problems);
+        }
+        if (stopping) return `input ${up.id} is damaged and the run is stopping`;
+        const info = kindInfo(up.kind);
+        const q = info.heavy ? heavyQ : lightQ;
+        const o = await q.add(() => execute(up, info.heavy, info.version, true));
+        if (!o || (o.status !== 'executed' && o.status !== 'cached')) return `input ${up.id} was damaged and recomputing it failed: ${o?.error ?? o?.detail ?? 'interrupted'}`;
+        const r = stageRecords.get(up.id)!;
+        if (o.status === 'executed') Object.assign(r, { status: 'executed', seconds: round(o.seconds), engine: o.engine, device: o.device, attempts: o.attempts, reason: 'recomputed: damaged entry' });
+        return null;
+      })();
+      inputChecks.set(up.id, p);
+    }
+    return p;
+  };
+
   const inputsOf = (s: PlannedStage): Record<string, StageInput> => {
     const out: Record<string, StageInput> = {};
     for (const [name, upId] of Object.entries(s.decl.inputs)) {
@@ -180,12 +230,13 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     return runJob(kind, job, abort.signal, (m) => { if (m.t === 'log') log(m.message); else onMsg(m); });
   };
 
-  const execute = async (s: PlannedStage, heavy: boolean, version: string): Promise<Outcome> => {
-    if (stopping) return { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' };
+  const execute = async (s: PlannedStage, heavy: boolean, version: string, recompute = false): Promise<Outcome> => {
+    if (stopping && !recompute) return { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' };
     const forced = s.reason === 'forced';
     const release = await store.lock(s.kind, s.key, {
       force: forced, signal: abort.signal,
-      onWait: () => progress.log(`${s.id}: waiting for its lock (another run is computing it, or a crashed run left it: freed after ${lockStaleMs() / 1000} s)`),
+      onWait: (h) => progress.log(`${s.id}: waiting for its lock (held by ${h ? `pid ${h.pid} on ${h.host} since ${h.since}` : 'another run'}; a holder on another host that stops its heartbeat for ${lockStaleMs() / 1000} s is taken over)`),
+      onStale: (why) => progress.log(`${s.id}: took over a stale lock (${why})`),
     }).catch((err) => { if (abort.signal.aborted) throw new Interrupted(); throw err; });
     if (!release) return cachedOutcome(s);
     const logFile = rec.logPath(s.id);
@@ -202,7 +253,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     };
     let slot: DeviceSlot | undefined;
     try {
-      if (!forced && store.has(s.kind, s.key)) return cachedOutcome(s);
+      if (!forced && intactOrQuarantine(s)) return cachedOutcome(s);
       const inputs = inputsOf(s);
       slot = heavy ? (slurm ? slurm.device : freeSlots.shift()!) : lightDevice;
       let lastError = '';
@@ -227,16 +278,18 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
           if (abort.signal.aborted) throw new Interrupted();
           const finished = now();
           const seconds = (performance.now() - t) / 1000;
-          store.publish(tmp, {
+          const pub = await store.publishAsync(tmp, {
             kind: s.kind, id: s.id, key: s.key, version, params: s.params, inputs: s.inputs, metrics: result.metrics ?? {},
             summary: result.summary, engine: result.engine, timings: { started: startedAt, finished, seconds: round(seconds) },
             // A Slurm job reports the compute node it ran on.
             host: (result as { slurm?: { host?: string } }).slurm?.host ?? thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
-          });
+          }, { replace: forced });
           temps.delete(tmp);
+          // Only if our lock was taken over (a holder on another host judged stale): the first entry stays.
+          if (!pub.published) { log(`another run published ${s.kind}/${s.key} first; kept its entry`); return cachedOutcome(s); }
           return { status: 'executed', seconds, engine: result.engine, device: slot, attempts: attempt, manifestPath: store.manifestPath(s.kind, s.key) };
         } catch (err: any) {
-          rmSync(tmp, { recursive: true, force: true });
+          store.dropTemp(tmp);
           temps.delete(tmp);
           if (err instanceof Interrupted || abort.signal.aborted) throw new Interrupted();
           lastError = String(err?.message ?? err);
@@ -258,7 +311,11 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     if (bad) return finish(s, { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : `upstream ${bad[0]} ${bad[1] ?? 'missing'}` });
     if (stopping) return finish(s, { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' });
     const forced = s.reason === 'forced';
-    if (!forced && store.has(s.kind, s.key)) return finish(s, cachedOutcome(s));
+    if (!forced && store.has(s.kind, s.key) && store.check(s.kind, s.key).ok) return finish(s, cachedOutcome(s));
+    for (const upId of Object.values(s.decl.inputs)) {
+      const bad = await ensureInput(byId.get(upId)!);
+      if (bad) return finish(s, { status: 'failed', seconds: 0, error: bad });
+    }
     const info = kindInfo(s.kind);
     if (!isRegistered(s.kind)) {
       if (s.kind === 'report') return finish(s, { status: 'skipped', seconds: 0, detail: 'the report stage is not part of this build' });
@@ -286,7 +343,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   await Promise.all(results.values());
 
   await pool.close();
-  for (const t of temps) rmSync(t, { recursive: true, force: true });
+  for (const t of temps) store.dropTemp(t);
   if (opts.handleSigint) { process.off('SIGINT', onSigint); process.off('SIGTERM', onSigint); }
   const c = counts();
   const status: RunRecord['status'] = interrupted ? 'interrupted' : c.failed > 0 ? 'failed' : 'succeeded';

@@ -48,6 +48,8 @@ export interface RunRecord {
   seconds?: number;
   counts: Record<StageStatus, number>;
   stages: StageRecord[];
+  /** Warnings printed during the run (damaged entries recomputed, degenerate data); the report shows them. */
+  warnings?: { id?: string; code: string; message: string }[];
 }
 
 export const experimentDir = (root: string, experiment: string) => join(root, experiment);

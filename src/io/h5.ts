@@ -1,6 +1,7 @@
 // CLAM feature-file I/O (h5_files/<slide>.h5: `features` [N,E] float32, `coords` [N,2]).
 // h5wasm is the only HDF5 implementation that installs from the registry alone.
 import h5wasm from 'h5wasm/node';
+import { readPtFeatures } from './torch.ts';
 
 let ready: Promise<unknown> | null = null;
 async function h5() {
@@ -32,8 +33,9 @@ function toNumberArray(v: unknown): Int32Array | Float64Array | Float32Array {
   throw new Error('not a numeric dataset');
 }
 
-/** Reads a CLAM feature file. Errors name the file. */
+/** Reads a CLAM feature file (h5_files/*.h5, or pt_files/*.pt: features only). Errors name the file. */
 export async function readBag(path: string, opts: { extra?: boolean } = {}): Promise<Bag> {
+  if (/\.pt$/i.test(path)) return readPtFeatures(path);
   const lib = await h5();
   let f: InstanceType<typeof lib.File>;
   try {

@@ -2,9 +2,11 @@
 // `__metadata__.config`, and the optional feature standardisation as two extra tensors
 // (`standardize.mean`, `standardize.std`, [E]). Reference checkpoints without metadata load
 // too: the architecture is inferred from the tensor shapes (B / subtyping from overrides).
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readSafetensors, writeSafetensors, type Tensor } from '../io/safetensors.ts';
+import { readPtStateDict } from '../io/torch.ts';
 import { HIDDEN, makeConfig, validateConfig, type ModelConfig, type ModelType } from './config.ts';
-import { canonicalKey, exportParams, importParams, layout } from './params.ts';
+import { canonicalKey, exportParams, importParams, isLossBuffer, layout } from './params.ts';
 
 export interface Standardize {
   mean: Float32Array;
@@ -59,8 +61,29 @@ export function inferConfig(tensors: Map<string, Tensor>, overrides: Partial<Mod
   return makeConfig({ ...overrides, type, n_classes: C, dim, size });
 }
 
+/**
+ * A torch.save file (CLAM's s_<fold>_checkpoint.pt): by name, else by its first bytes (ZIP
+ * archive, or the legacy format's pickle of its magic number).
+ */
+export function isTorchFile(path: string): boolean {
+  if (/\.(pt|pth|ckpt|bin)$/i.test(path)) return true;
+  const b = Buffer.alloc(4);
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return false; }
+  try { readSync(fd, b, 0, 4, 0); } finally { closeSync(fd); }
+  return b.readUInt32LE(0) === 0x04034b50 || (b[0] === 0x80 && b[1] === 0x02 && b[2] === 0x8a && b[3] === 0x0a);
+}
+
+async function readTensors(path: string): Promise<{ tensors: Map<string, Tensor>; metadata: Record<string, string> }> {
+  if (!isTorchFile(path)) return readSafetensors(path);
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of readPtStateDict(path)) if (!isLossBuffer(k)) tensors.set(k, t);
+  return { tensors, metadata: {} };
+}
+
+/** Loads a milflow safetensors checkpoint, a reference-key safetensors file or a CLAM/PyTorch .pt state dict. */
 export async function loadCheckpoint(path: string, overrides: Partial<ModelConfig> = {}): Promise<Checkpoint> {
-  const st = await readSafetensors(path);
+  const st = await readTensors(path);
   let config: ModelConfig;
   if (st.metadata.config) {
     try {

@@ -97,9 +97,18 @@ export function initParams(lay: Layout, seed: number): Float32Array {
   return flat;
 }
 
-/** Accepts reference key spellings: optional `module.` prefix; MIL's classifier/classifiers. */
+/**
+ * Accepts reference key spellings: nn.DataParallel's `module.` (a wrapped model) and `.module`
+ * segments (CLAM wraps attention_net: `attention_net.module.0.weight`), dropped as CLAM's own
+ * evaluation code drops them; MIL's classifier/classifiers is handled in importParams.
+ */
 export function canonicalKey(k: string): string {
-  return k.replace(/^module\./, '');
+  return k.replace(/^module\./, '').replace(/\.module(?=\.|$)/g, '');
+}
+
+/** Buffers of CLAM's instance loss (smooth-SVM labels): state, not parameters; CLAM skips them. */
+export function isLossBuffer(k: string): boolean {
+  return /(^|\.)instance_loss_fn\./.test(k);
 }
 
 export function importParams(lay: Layout, tensors: Map<string, { shape: number[]; data: Float32Array }>, source: string): Float32Array {

@@ -2,7 +2,7 @@
 // each other, and files that must exist. Runs on the spec after ajv filled the defaults.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseCsv } from '../datasets/csv.ts';
-import { findFeatureFile } from '../datasets/feature-file.ts';
+import { describeFeaturesDir, findFeatureFile } from '../datasets/feature-file.ts';
 import { mapLabel } from '../datasets/labels.ts';
 import { isAbsolute, resolve } from 'node:path';
 import { didYouMean, showValue, type SpecPath } from './errors.ts';
@@ -187,9 +187,10 @@ function clamCsvProblems(csv: string, featuresDir: string, classes: string[], la
       continue;
     }
     const slide = (fields[si] ?? '').trim();
-    if (slide && !findFeatureFile(featuresDir, slide) && nNoFile++ < 5) noFile.push(`${csv}:${line}: slide '${slide}' has no feature file in ${featuresDir} (h5_files/${slide}.h5 or ${slide}.h5)`);
+    if (slide && !findFeatureFile(featuresDir, slide) && nNoFile++ < 5) noFile.push(`${csv}:${line}: slide '${slide}' has no feature file in ${featuresDir} (h5_files/${slide}.h5, ${slide}.h5, pt_files/${slide}.pt or ${slide}.pt)`);
   }
   if (nBadLabels > 5) badLabels.push(`... and ${nBadLabels - 5} more rows with labels that are not classes`);
   if (nNoFile > 5) noFile.push(`... and ${nNoFile - 5} more slides without a feature file`);
+  if (nNoFile) noFile.push(`${featuresDir}: ${describeFeaturesDir(featuresDir)}`);
   return [...badLabels, ...noFile];
 }

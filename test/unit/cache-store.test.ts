@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, wr
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheStore } from '../../src/cache/store.ts';
+import { cleanTemps } from '../../src/cache/leftovers.ts';
 import { sha256File } from '../../src/dag/keys.ts';
 
 const KEY = 'a'.repeat(64);
@@ -52,7 +53,7 @@ test('publish renames a complete temp dir into place with a manifest of file dig
   rmSync(root, { recursive: true, force: true });
 });
 
-test('cleanStaleTemps removes temp dirs of dead processes on this host only', () => {
+test('cleanTemps removes temp dirs of dead processes on this host only', () => {
   const root = mkdtempSync(join(tmpdir(), 'milflow-cache-'));
   const store = new CacheStore(join(root, 'cache'));
   const mine = store.makeTemp();
@@ -62,7 +63,7 @@ test('cleanStaleTemps removes temp dirs of dead processes on this host only', ()
   mkdirSync(deadDir);
   mkdirSync(otherHost);
   writeFileSync(join(deadDir, 'partial.h5'), 'half');
-  assert.deepEqual(store.cleanStaleTemps(), [`${hostname()}-${dead.stdout}-abcdef`]);
+  assert.deepEqual(cleanTemps(store.tmpRoot), [`${hostname()}-${dead.stdout}-abcdef`]);
   assert.ok(existsSync(mine));
   assert.ok(existsSync(otherHost));
   assert.equal(existsSync(deadDir), false);

@@ -62,3 +62,20 @@ test('src/spec/types.gen.ts is up to date with the schema', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/gen-types.ts', '--check'], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr + r.stdout);
 });
+
+test('shipped specs read only files inside the repository (a fresh clone has no ../shared)', async () => {
+  const dir = join(root, 'experiments');
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml') && !notShipped.has(x))) {
+    const r = await validateSpec(join(dir, f));
+    assert.ok(r.ok, f);
+    if (!r.ok) continue;
+    for (const v of r.loaded.variants) {
+      const ds = v.spec.dataset as Record<string, { csv?: string; features_dir?: string }>;
+      for (const src of Object.values(ds)) {
+        for (const p of [src.csv, src.features_dir]) {
+          if (p) assert.ok(p.startsWith(root), `${f}: ${p} lies outside the repository`);
+        }
+      }
+    }
+  }
+});
