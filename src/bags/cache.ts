@@ -3,13 +3,11 @@
 // that reads its bags, under a lock; the others wait for it) and shared by every later stage and
 // every worker on the machine. Not a stage output: the dataset stage's contract stays its four
 // files, and a store can always be rebuilt from them.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import lockfile from 'proper-lockfile';
+import { acquire } from '../cache/lock.ts';
 import { packBags } from './pack.ts';
 import { STORE_INDEX } from './store.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The store directory of a dataset cache entry, or undefined when `dir` is not one (hand-made test layouts). */
 export function storeDirOf(dataset: { dir: string; key: string }): string | undefined {
@@ -32,34 +30,20 @@ export async function ensureStore(dataset: { dir: string; key: string }, bags: (
   if (!dir) return undefined;
   if (existsSync(join(dir, STORE_INDEX))) return dir;
   mkdirSync(dirname(dir), { recursive: true });
-  let waited = false;
-  for (;;) {
-    if (opts.signal?.aborted) throw new Error('interrupted');
-    let release: (() => Promise<void>) | undefined;
-    try {
-      release = await lockfile.lock(dirname(dir), {
-        lockfilePath: `${dir}.lock`, realpath: false, stale: 60000, retries: 0,
-        onCompromised: (err) => process.emitWarning(`feature store lock ${dir}.lock compromised: ${err.message}`),
-      });
-    } catch (err: any) {
-      if (err?.code !== 'ELOCKED') throw err;
-    }
-    if (release) {
-      try {
-        if (existsSync(join(dir, STORE_INDEX))) return dir;
-        const tmp = `${dir}.tmp-${process.pid}`;
-        rmSync(tmp, { recursive: true, force: true });
-        mkdirSync(tmp, { recursive: true });
-        await packBags(tmp, bags(), opts.onProgress);
-        rmSync(dir, { recursive: true, force: true });
-        renameSync(tmp, dir);
-        return dir;
-      } finally {
-        try { await release(); } catch { /* already released */ }
-      }
-    }
-    if (existsSync(join(dir, STORE_INDEX))) return dir;
-    if (!waited) { waited = true; opts.onWait?.(); }
-    await sleep(500);
+  const ready = () => existsSync(join(dir, STORE_INDEX));
+  const held = await acquire(`${dir}.lock`, { what: `feature store ${dataset.key}`, signal: opts.signal, ready, onWait: () => opts.onWait?.() });
+  if (!held) return dir;
+  try {
+    if (ready()) return dir;
+    // Under the lock, any earlier partial store is a crashed packer's: removed.
+    for (const f of readdirSync(dirname(dir))) if (f.startsWith(`${basename(dir)}.tmp-`)) rmSync(join(dirname(dir), f), { recursive: true, force: true });
+    const tmp = `${dir}.tmp-${process.pid}`;
+    mkdirSync(tmp, { recursive: true });
+    await packBags(tmp, bags(), opts.onProgress);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+    return dir;
+  } finally {
+    await held.release();
   }
 }
