@@ -1,6 +1,7 @@
 // `milflow graph spec.yaml --format mermaid|dot [--collapse]`: the stage DAG, coloured by plan action.
 import type { Command } from 'commander';
 import { collect, planFromSpec } from '../dag/load.ts';
+import { OUT_OPTION } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 
 export function register(program: Command): void {
@@ -11,11 +12,12 @@ export function register(program: Command): void {
     .option('--format <format>', 'mermaid or dot', 'mermaid')
     .option('--collapse', 'one node per stage kind (with counts) instead of one per stage')
     .option('--target <glob>', 'only these stages and what they need (repeatable)', collect, [])
-    .action(async (specPath: string, o: { format: string; collapse?: boolean; target: string[] }) => {
+    .option(...OUT_OPTION)
+    .action(async (specPath: string, o: { format: string; collapse?: boolean; target: string[]; out?: string }) => {
       if (o.format !== 'mermaid' && o.format !== 'dot') {
         throw Object.assign(new Error(`--format must be mermaid or dot, not '${o.format}'`), { exitCode: 2 });
       }
-      const { plan } = await planFromSpec(specPath, { target: o.target });
+      const { plan } = await planFromSpec(specPath, { target: o.target, out: o.out });
       process.stdout.write(renderGraph(plan.stages, o.format, !!o.collapse));
     });
 }

@@ -1,6 +1,7 @@
 // `milflow plan spec.yaml [--json] [--target GLOB] [--force GLOB]`: what a run would execute and why.
 import type { Command } from 'commander';
 import { collect, planFromSpec } from '../dag/load.ts';
+import { OUT_OPTION } from '../dag/plan.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { LoadedSpec } from '../spec/resolved.ts';
 
@@ -13,7 +14,8 @@ export function register(program: Command): void {
     .option('--target <glob>', 'only these stages and what they need (repeatable; * within a path segment, ** across)', collect, [])
     .option('--force <glob>', 'run these stages even if cached (repeatable)', collect, [])
     .option('--all', 'list every stage to run, not the first few per reason')
-    .action(async (specPath: string, o: { json?: boolean; target: string[]; force: string[]; all?: boolean }) => {
+    .option(...OUT_OPTION)
+    .action(async (specPath: string, o: { json?: boolean; target: string[]; force: string[]; all?: boolean; out?: string }) => {
       process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); });
       const { loaded, plan } = await planFromSpec(specPath, o);
       if (o.json) process.stdout.write(JSON.stringify(planJson(loaded, plan), null, 2) + '\n');

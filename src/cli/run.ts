@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
 import { collect, planFromSpec } from '../dag/load.ts';
+import { OUT_OPTION } from '../dag/plan.ts';
+import { writeRunReport } from './report.ts';
 import { executePlan } from '../exec/local.ts';
 import { NO_OPENBLAS, openBlasMissing } from '../engine/blas.ts';
 
@@ -21,7 +23,9 @@ export function register(program: Command): void {
     .option('--keep-going', 'after a failure, keep running stages that do not depend on it')
     .option('--retries <n>', 'retries of a failed stage (default: resources.retries)', int('--retries'))
     .option('--jobs <n>', 'concurrent heavy stages (default: device slots)', int('--jobs'))
-    .action(async (specPath: string, o: { target: string[]; force: string[]; keepGoing?: boolean; retries?: number; jobs?: number }) => {
+    .option(...OUT_OPTION)
+    .option('--no-report', 'do not write the report into the run directory')
+    .action(async (specPath: string, o: { target: string[]; force: string[]; keepGoing?: boolean; retries?: number; jobs?: number; out?: string; report: boolean }) => {
       const { loaded, plan } = await planFromSpec(specPath, o);
       const spec = loaded.spec as any;
       process.stderr.write(`${plan.experiment}: ${plan.counts.total} stages, ${plan.counts.run} to run, ${plan.counts.cached} cached\n`);
@@ -38,6 +42,15 @@ export function register(program: Command): void {
       if (failed.length > 10) process.stderr.write(`… and ${failed.length - 10} more failed stages (milflow status)\n`);
       process.stderr.write(`${r.record.status}: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped in ${(r.record.seconds ?? 0).toFixed(1)} s\n`);
       process.stdout.write(`run: ${relative(process.cwd(), r.runDir) || r.runDir}\n`);
+      // The report goes where people look: into this run's directory (as `milflow report` does).
+      if (o.report && r.record.status !== 'interrupted') {
+        try {
+          const rep = await writeRunReport(r.runDir, spec, { quiet: true });
+          process.stdout.write(`report: ${relative(process.cwd(), rep.html) || rep.html}\n`);
+        } catch (err) {
+          process.stderr.write(`warning: report not written (${(err as Error).message}); \`milflow report --run ${r.runDir}\` retries\n`);
+        }
+      }
       process.exitCode = r.exitCode;
     });
 }

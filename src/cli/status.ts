@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadSpec } from '../spec/load.ts';
+import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { CacheStore } from '../cache/store.ts';
 import { readEvents, readRecord, runDirs, thisHost, type RunRecord } from '../exec/records.ts';
 
@@ -15,12 +16,16 @@ export function register(program: Command): void {
     .option('--run <dir>', 'a run directory (runs/<experiment>/<run-id>)')
     .option('--json', 'print the run record as JSON')
     .option('--verify', "recompute the file digests of the run's cache entries and compare them with their manifests")
-    .action(async (specPath: string | undefined, o: { run?: string; json?: boolean; verify?: boolean }) => {
-      const dir = o.run ? resolve(o.run) : await lastRun(specPath);
+    .option(...OUT_OPTION)
+    .addHelpText('after', '\nExit status: 0 succeeded (or still running), 1 failed, 3 interrupted or crashed, 1 when --verify finds corrupt entries.')
+    .action(async (specPath: string | undefined, o: { run?: string; json?: boolean; verify?: boolean; out?: string }) => {
+      const dir = o.run ? resolve(o.run) : await lastRun(specPath, o.out);
       if (!dir || !existsSync(join(dir, 'record.json'))) {
         throw Object.assign(new Error(dir ? `no run record in ${dir}` : 'no runs found (give the spec or --run DIR)'), { exitCode: 1 });
       }
       const rec = readRecord(dir);
+      // Scripts and CI ask `milflow status` whether the last run is usable.
+      process.exitCode = statusExitCode(rec);
       if (o.json) { process.stdout.write(JSON.stringify(rec, null, 2) + '\n'); return; }
       process.stdout.write(statusText(dir, rec));
       if (o.verify) {
@@ -35,19 +40,26 @@ export function register(program: Command): void {
           if (!v.ok) { bad++; process.stdout.write(`  corrupt: ${s.id} (${s.kind}/${s.key}): ${v.problems.join('; ')}\n`); }
         }
         process.stdout.write(`  verified ${n} cache entries: ${bad ? `${bad} corrupt` : 'all match their manifests'}\n`);
-        if (bad) process.exitCode = 1;
+        if (bad) process.exitCode = process.exitCode || 1;
       }
     });
 }
 
-async function lastRun(specPath?: string): Promise<string | null> {
+/** 0 succeeded or running, 1 failed, 3 interrupted, or left 'running' by a dead orchestrator. */
+export function statusExitCode(rec: RunRecord): number {
+  if (rec.status === 'failed') return 1;
+  if (rec.status === 'interrupted') return 3;
+  if (rec.status === 'running' && rec.host === thisHost && !alive(rec.pid)) return 3;
+  return 0;
+}
+
+async function lastRun(specPath?: string, out?: string): Promise<string | null> {
   if (specPath) {
-    const loaded = await loadSpec(specPath);
-    const root = resolve(loaded.spec.output?.root ?? 'runs');
-    return runDirs(root, loaded.spec.name).pop() ?? null;
+    const loaded = await loadSpec(specPath, { checkFiles: false });
+    return runDirs(outputRoot(loaded, out), loaded.spec.name).pop() ?? null;
   }
-  // No spec: the newest run of any experiment under ./runs.
-  const root = resolve('runs');
+  // No spec: the newest run of any experiment under --out or ./runs.
+  const root = resolve(out ?? 'runs');
   let best: string | null = null;
   let bestName = '';
   for (const exp of existsSync(root) ? readdirSync(root) : []) {

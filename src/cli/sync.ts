@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadSpec } from '../spec/load.ts';
-import { outputRoot } from '../dag/plan.ts';
+import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { syncRun, findRunDirs } from '../tracking/sync.ts';
 
 export function register(program: Command): void {
@@ -12,16 +12,16 @@ export function register(program: Command): void {
     .argument('[spec]', 'experiment spec: sync every run of this experiment')
     .option('--run <dir>', 'sync one run directory (runs/<experiment>/<run-id>)')
     .option('--all', 'sync every run under the output root')
-    .option('--root <dir>', 'output root', 'runs')
+    .option(...OUT_OPTION)
     .option('--uri <uri>', 'MLflow tracking URI (default: the spec, then MLFLOW_TRACKING_URI)')
     .option('--force', 're-check runs already marked as synced')
-    .action(async (specPath: string | undefined, o: { run?: string; all?: boolean; root: string; uri?: string; force?: boolean }) => {
+    .action(async (specPath: string | undefined, o: { run?: string; all?: boolean; out?: string; uri?: string; force?: boolean }) => {
       let dirs: string[];
       if (o.run) dirs = [resolve(o.run)];
       else if (specPath) {
         const loaded = await loadSpec(specPath, { checkFiles: false });
-        dirs = findRunDirs(outputRoot(loaded), loaded.spec.name);
-      } else if (o.all) dirs = findRunDirs(resolve(o.root));
+        dirs = findRunDirs(outputRoot(loaded, o.out), loaded.spec.name);
+      } else if (o.all) dirs = findRunDirs(resolve(o.out ?? 'runs'));
       else throw Object.assign(new Error('sync: give a spec, --run DIR or --all'), { exitCode: 2 });
       if (dirs.length === 0) {
         console.log('sync: no runs found');

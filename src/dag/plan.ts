@@ -172,12 +172,19 @@ export async function planDecls(decls: StageDecl[], opts: PlanOptions): Promise<
   };
 }
 
-/** Output root of a spec: output.root (default "runs"), relative to the current directory. */
-export function outputRoot(loaded: LoadedSpec): string {
-  return resolve(loaded.spec.output?.root ?? 'runs');
+/**
+ * Output root of a spec: `--out` when given (relative to the current directory), else
+ * output.root (default "runs") relative to the spec file's directory, like the dataset paths,
+ * so every verb finds the same cache and runs wherever it is started from.
+ */
+export function outputRoot(loaded: Pick<LoadedSpec, 'dir' | 'spec'>, out?: string): string {
+  return out ? resolve(out) : resolve(loaded.dir, loaded.spec.output?.root ?? 'runs');
 }
 
-export async function planSpec(loaded: LoadedSpec, opts: Partial<PlanOptions> = {}): Promise<Plan> {
+/** commander option text shared by every verb that reads or writes the output root. */
+export const OUT_OPTION = ['--out <dir>', "output root (default: the spec's output.root, relative to the spec's directory: <spec dir>/runs)"] as const;
+
+export async function planSpec(loaded: LoadedSpec, opts: Partial<PlanOptions> & { out?: string } = {}): Promise<Plan> {
   const decls = await buildDag(loaded);
-  return planDecls(decls, { root: opts.root ?? outputRoot(loaded), experiment: opts.experiment ?? loaded.spec.name, target: opts.target, force: opts.force });
+  return planDecls(decls, { root: opts.root ?? outputRoot(loaded, opts.out), experiment: opts.experiment ?? loaded.spec.name, target: opts.target, force: opts.force });
 }

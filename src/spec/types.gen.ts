@@ -41,7 +41,7 @@ export interface Dataset {
   wsi?: WsiDataset;
 }
 /**
- * CLAM layout: a CSV with columns case_id, slide_id, label and a directory holding <slide_id>.h5 (dataset `features` [N,E] float32, `coords` [N,2]). Relative paths are relative to the spec file.
+ * CLAM layout: a CSV with columns case_id, slide_id, label and a features directory holding h5_files/<slide_id>.h5 (dataset `features` [N,E] float32, `coords` [N,2]) or pt_files/<slide_id>.pt (the features tensor, as torch.save writes it). Relative paths are relative to the spec file.
  *
  * This interface was referenced by `Experiment`'s JSON-Schema
  * via the `definition` "ClamDataset".
@@ -52,7 +52,7 @@ export interface ClamDataset {
    */
   csv: string;
   /**
-   * Directory with h5_files/<slide_id>.h5 or <slide_id>.h5.
+   * Directory with h5_files/<slide_id>.h5 or pt_files/<slide_id>.pt (CLAM's feature extraction writes both; .h5 is read first), or those files directly.
    */
   features_dir: string;
 }
@@ -353,6 +353,10 @@ export interface Evaluate {
   cohorts?: {
     name: string;
     dataset: Dataset;
+    /**
+     * An independent cohort sharing a slide_id, a case_id or an identical feature file with the training dataset is an error (its results would be leaked, not independent). true downgrades it to a warning that the report shows.
+     */
+    allow_overlap?: boolean;
   }[];
   ci?: 'delong' | 'bootstrap';
   bootstrap?: {
@@ -428,7 +432,7 @@ export interface Tracking {
 }
 export interface Output {
   /**
-   * Output root (cache and run records); relative to the current directory.
+   * Output root (cache and run records); relative to the spec file's directory. `--out DIR` on any verb overrides it.
    */
   root?: string;
 }
@@ -496,6 +500,10 @@ export interface Evaluate1 {
   cohorts?: {
     name: string;
     dataset: Dataset;
+    /**
+     * An independent cohort sharing a slide_id, a case_id or an identical feature file with the training dataset is an error (its results would be leaked, not independent). true downgrades it to a warning that the report shows.
+     */
+    allow_overlap?: boolean;
   }[];
   ci?: 'delong' | 'bootstrap';
   bootstrap?: {
@@ -571,7 +579,7 @@ export interface Tracking1 {
  */
 export interface Output1 {
   /**
-   * Output root (cache and run records); relative to the current directory.
+   * Output root (cache and run records); relative to the spec file's directory. `--out DIR` on any verb overrides it.
    */
   root?: string;
 }
