@@ -4,8 +4,9 @@
 // running on the libuv pool. A streaming feed holds at most three bag buffers (current, next,
 // one spare while a hint changes), sized to the largest bag of the feed and reused.
 // Small feeds are loaded once and kept (no re-reads per epoch): chosen by size, not by a flag.
+// HDF5 is imported only when a feed reads HDF5: h5wasm alone adds ~600 MB of resident memory to
+// a process, more than a streaming train worker needs for everything else.
 import { existsSync } from 'node:fs';
-import { readBag } from '../io/h5.ts';
 import { checkBag } from '../models/index.ts';
 import type { Standardize } from '../models/checkpoint.ts';
 import { StoreReader } from './store.ts';
@@ -74,6 +75,7 @@ class H5BagReader implements BagReader {
   }
   async read(slide: string, into?: Float32Array) {
     const p = this.path(slide);
+    const { readBag } = await import('../io/h5.ts');
     const b = await readBag(p);
     if (this.dim < 0) this.dim = b.dim;
     checkBag(b.features, b.n, b.dim, this.dim, `${slide} (${p})`);
@@ -95,6 +97,11 @@ export async function openDatasetBags(dataset: { dir: string; key: string }, opt
   const paths = readBagPaths(dataset.dir);
   const store = await ensureStore(dataset, () => [...paths].map(([slide_id, path]) => ({ slide_id, path })), opts);
   return store ? new StoreBagReader(new StoreReader(store)) : new H5BagReader(paths);
+}
+
+/** A packed store directory (benchmarks). */
+export function storeBagReader(dir: string): BagReader {
+  return new StoreBagReader(new StoreReader(dir));
 }
 
 /** A directory of <slide>.h5 files (the bench and CLI verbs). */

@@ -1,7 +1,6 @@
 // Packing HDF5 bags into the dataset's feature store, one bag in memory at a time. Input checks
 // (non-finite values, mixed dimensions) run here once per dataset; a failing bag is recorded in
 // the index with its reason, and any stage that asks for it gets that reason naming the slide.
-import { readBag } from '../io/h5.ts';
 import { checkBag } from '../models/index.ts';
 import { StoreWriter, type StoreIndex } from './store.ts';
 
@@ -15,6 +14,7 @@ export function bagProblem(features: Float32Array, n: number, dim: number, expec
 }
 
 export async function packBags(dir: string, bags: { slide_id: string; path: string }[], onProgress?: (done: number, total: number, gb: number) => void): Promise<StoreIndex> {
+  const { readBag } = await import('../io/h5.ts');
   const store = new StoreWriter(dir);
   let dim = -1, bytes = 0;
   for (let i = 0; i < bags.length; i++) {
