@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .action(async (o: { slide: string; preset: string; patchSize: number; step?: number; level: number; mpp?: number; mppOverride?: number; contourFn?: string; processList?: string; seg: string[]; out: string }) => {
       const { resolvePreset, applyOverrides, readProcessList } = await import('../wsi/presets.ts');
-      const { segmentStep, patchStep } = await import('../wsi/steps.ts');
+      const { segmentStep, patchStep } = await import('../stages/wsi-steps.ts');
       const { slideId } = await import('../wsi/patch.ts');
       const slide = resolve(o.slide);
       const id = slideId(slide);

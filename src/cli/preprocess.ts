@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { collect, planFromSpec } from '../dag/load.ts';
-import { executePlan } from '../exec/local.ts';
+import { executePlan } from '../exec/orchestrator.ts';
 
 export function register(program: Command): void {
   program

@@ -9,7 +9,7 @@ import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { buildReport } from '../report/build.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import { entriesFromEvents } from '../report/inputs.ts';
-import { readEvents } from '../tracking/events.ts';
+import { readEvents } from '../records/events.ts';
 import { findRunDirs, uploadReport } from '../tracking/sync.ts';
 import { resolveTarget, loadRunSpec } from '../tracking/config.ts';
 
@@ -44,7 +44,7 @@ export function register(program: Command): void {
 
 /** Renders a run's report into <runDir>/report/ (and onto its MLflow run when tracked). */
 export async function writeRunReport(runDir: string, spec: ResolvedExperiment | undefined, opts: { quiet?: boolean } = {}) {
-  const events = readEvents(runDir);
+  const events = readEvents(runDir, { required: true });
   const entries = entriesFromEvents(events).filter((e) => REPORTED.has(e.kind));
   const outDir = join(runDir, 'report');
   const t0 = Date.now();

@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { collect, planFromSpec } from '../dag/load.ts';
 import { OUT_OPTION } from '../dag/plan.ts';
 import { writeRunReport } from './report.ts';
-import { executePlan } from '../exec/local.ts';
+import { executePlan } from '../exec/orchestrator.ts';
 import { NO_OPENBLAS, openBlasMissing } from '../engine/blas.ts';
 
 const int = (name: string) => (v: string) => {

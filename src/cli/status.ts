@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { loadSpec } from '../spec/load.ts';
 import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { CacheStore } from '../cache/store.ts';
-import { readEvents, readRecord, runDirs, thisHost, type RunRecord } from '../exec/records.ts';
+import { readEvents } from '../records/events.ts';
+import { readRecord, runDirs, thisHost, type RunRecord } from '../records/journal.ts';
 
 export function register(program: Command): void {
   program

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { loadSpec } from '../spec/load.ts';
 import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { syncRun, findRunDirs } from '../tracking/sync.ts';
+import { redact } from '../tracking/mlflow-client.ts';
+import { PushProgress } from '../tracking/progress.ts';
 
 export function register(program: Command): void {
   program
@@ -17,9 +19,12 @@ export function register(program: Command): void {
     .option('--force', 're-check runs already marked as synced')
     .action(async (specPath: string | undefined, o: { run?: string; all?: boolean; out?: string; uri?: string; force?: boolean }) => {
       let dirs: string[];
+      let specUri: string | undefined;
       if (o.run) dirs = [resolve(o.run)];
       else if (specPath) {
         const loaded = await loadSpec(specPath, { checkFiles: false });
+        // The spec's own URI may carry credentials that the run's stored copy does not.
+        specUri = loaded.spec.tracking?.mlflow?.uri;
         dirs = findRunDirs(outputRoot(loaded, o.out), loaded.spec.name);
       } else if (o.all) dirs = findRunDirs(resolve(o.out ?? 'runs'));
       else throw Object.assign(new Error('sync: give a spec, --run DIR or --all'), { exitCode: 2 });
@@ -30,14 +35,16 @@ export function register(program: Command): void {
       let failed = 0;
       for (const [i, dir] of dirs.entries()) {
         try {
-          const r = await syncRun(dir, { uri: o.uri, force: o.force });
+          const progress = new PushProgress(process.stderr);
+          const r = await syncRun(dir, { uri: o.uri ?? specUri, force: o.force, onProgress: (n, total) => progress.update(n, total) });
           const what = r.skipped
             ? r.skipped
-            : `${r.runsCreated} runs created, ${r.paramsLogged} params, ${r.metricsLogged} metric points, ${r.artifactsUploaded} artifacts`;
+            : `${r.runsCreated} runs created, ${r.paramsLogged} params, ${r.metricsLogged} metric points, ${r.artifactsUploaded} artifacts, ${r.modelsLogged} models (${r.requests} requests)`;
+          if (!r.skipped) progress.done(`MLflow: ${r.experimentUrl ?? r.uri}`);
           console.log(`[${i + 1}/${dirs.length}] ${dir} → ${r.uri} (${r.experiment}): ${what}${r.parentRunId ? ` [run ${r.parentRunId}]` : ''}`);
         } catch (err) {
           failed++;
-          console.error(`[${i + 1}/${dirs.length}] ${dir}: ${(err as Error).message}`);
+          console.error(`[${i + 1}/${dirs.length}] ${dir}: ${redact((err as Error).message)}`);
         }
       }
       if (failed) throw Object.assign(new Error(`${failed} of ${dirs.length} runs not synced (kept for the next sync)`), { exitCode: 1 });

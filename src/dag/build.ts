@@ -9,9 +9,11 @@
 import { canonicalJson } from '../spec/canonical.ts';
 import { datasetSource, type LoadedSpec, type ResolvedDataset, type ResolvedExperiment, type ResolvedModel } from '../spec/resolved.ts';
 import { CLUSTERING_FIELDS, modelTraits } from '../models/config.ts';
-import type { Json, StageDecl } from '../stages/types.ts';
+import type { Json, StageDecl } from '../types/stage.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import type { Coords } from './types.ts';
+import { listSplitFiles } from '../splits/files.ts';
+import { importDirFor } from '../spec/split-import.ts';
 import { referencedFeatureFiles } from '../datasets/feature-file.ts';
 
 interface Raw {
@@ -105,25 +107,35 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
     heatmapSlides[`slide:${r.labels.slide}`] = r.externals.slide;
   }
   const cohortDs = new Map<string, string>();
+  const overlapIds = new Map<string, string>();
   for (const c of cohorts) {
     const r = await datasetStages(c.dataset, spec, specDir, c.name, wsi);
     out.push(...r.stages);
     cohortDs.set(c.name, r.id);
+    // The leakage guard: the cohort's evaluations wait for it, so an overlap stops them.
+    const id = `overlap/cohort=${c.name}`;
+    out.push({ base: id, head: 'overlap', tail: `cohort=${c.name}`, kind: 'overlap', params: { cohort: c.name, allow_overlap: c.allow_overlap ?? false }, inputs: { train: main.id, cohort: r.id }, labels: { cohort: c.name } });
+    overlapIds.set(c.name, id);
   }
   const cohortNames = ['test', ...cohorts.map((c) => c.name)];
   const standardize = spec.dataset.mil_csv ? spec.dataset.mil_csv.standardize : false;
 
   for (const frac of fracs) {
     const splitsId = `splits/${fracLabel(frac)}`;
-    const splitParams: Record<string, unknown> = {
+    let splitParams: Record<string, unknown> = {
       mode: sp.mode, folds, val_frac: sp.val_frac, test_frac: sp.test_frac, seed: sp.seed, frac,
     };
     const externals: Record<string, string> = {};
     if (sp.mode === 'import') {
-      const d = sp.import_dir as unknown;
-      const dir = typeof d === 'string' ? d : d && typeof d === 'object' ? (d as Record<string, string>)[String(frac)] : undefined;
+      // Keyed by the split files' contents, one external per fold used: the same splits under
+      // another path (or next to other files) are the same stage. Seed and fractions of
+      // generated splits play no part.
+      const dir = sp.import_dir === undefined ? undefined : importDirFor(sp.import_dir as string | Record<string, string>, frac);
       if (!dir) throw new Error(`splits.import_dir has no directory for training fraction ${frac}`);
-      externals.import_dir = dir;
+      const files = listSplitFiles(dir);
+      if (files.length < folds) throw new Error(`${dir}: holds ${files.length} split file(s), the experiment asks for ${folds} folds`);
+      files.slice(0, folds).forEach((f, k) => (externals[`split_${k}`] = f));
+      splitParams = { mode: sp.mode, folds, frac };
     }
     out.push({ base: splitsId, head: 'splits', tail: fracLabel(frac), kind: 'splits', params: splitParams as Json, inputs: { dataset: main.id }, externals, labels: { frac } });
   }
@@ -147,7 +159,7 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
           const id = `evaluate/${m.name}/${evalTail}`;
           const inputs: Record<string, string> = cohort === 'test'
             ? { model: trainId, dataset: main.id, splits: splitsId }
-            : { model: trainId, dataset: cohortDs.get(cohort)! };
+            : { model: trainId, dataset: cohortDs.get(cohort)!, overlap: overlapIds.get(cohort)! };
           out.push({ base: id, head: `evaluate/${m.name}`, tail: evalTail, kind: 'evaluate', params: { fold, cohort, n_classes: nClasses }, inputs, labels: { ...common, cohort } });
           const k = `${m.name}|${frac}|${cohort}`;
           if (!evalIds.has(k)) evalIds.set(k, []);

@@ -2,11 +2,12 @@
 // run, stated against the last run that planned the same identity (runs/<experiment>/identities.json).
 import { resolve } from 'node:path';
 import { canonicalJson } from '../spec/canonical.ts';
-import type { Json, StageDecl } from '../stages/types.ts';
+import type { Json, StageDecl } from '../types/stage.ts';
 import { CacheStore } from '../cache/store.ts';
-import { readIdentities, type IdentityRecord } from '../exec/records.ts';
+import { readIdentities, type IdentityRecord } from '../records/journal.ts';
 import { buildDag } from './build.ts';
-import { DigestMemo, computeKeys } from './keys.ts';
+import { DigestMemo } from '../cache/digest.ts';
+import { computeKeys } from './keys.ts';
 import type { LoadedSpec } from '../spec/resolved.ts';
 import type { PlannedStage } from './types.ts';
 

@@ -1,18 +1,9 @@
 // Shapes shared by the DAG builder, the key function and the planner.
-import type { Json, StageDecl } from '../stages/types.ts';
+import type { InputRef, Json, StageDecl } from '../types/stage.ts';
+
 
 /** A sweep coordinate: dotted spec path → value (e.g. "models.clam_sb.B" → 16). */
 export type Coords = Record<string, unknown>;
-
-/** An input of a stage as the key saw it: upstream stage (id + key) or external (path + digest). */
-export interface InputRef {
-  id?: string;
-  key?: string;
-  path?: string;
-  digest: string;
-  /** External directory digested by its listed files only: relative path → sha256. */
-  files?: Record<string, string>;
-}
 
 export interface KeyedStage {
   decl: StageDecl;

@@ -5,7 +5,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { WsiDataset } from '../spec/types.gen.ts';
-import type { Json, StageDecl } from '../stages/types.ts';
+import type { Json, StageDecl } from '../types/stage.ts';
 import { applyOverrides, readCsv, readProcessList, resolvePreset, type Preset } from '../wsi/presets.ts';
 import { slideId } from '../wsi/patch.ts';
 

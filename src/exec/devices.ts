@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { execFile } from 'node:child_process';
 import type { Resources } from '../spec/types.gen.ts';
-import type { DeviceSlot } from '../stages/types.ts';
+import type { DeviceSlot } from '../types/stage.ts';
 
 export function detectGpus(): Promise<number[]> {
   return new Promise((resolve) => {

@@ -2,7 +2,7 @@
 // process (heavy stages): the same code either way, so a stage cannot tell where it runs.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeviceSlot, Json, StageInput, StageKind, StageResult } from '../stages/types.ts';
+import type { DeviceSlot, Json, StageInput, StageKind, StageResult } from '../types/stage.ts';
 
 /** What a worker receives (JSON over IPC). */
 export interface StageJob {

@@ -1,14 +1,15 @@
-// One worker process per device slot (src/stages/worker.ts), reused for the slot's next heavy
+// One worker process per device slot (src/exec/worker.ts), reused for the slot's next heavy
 // stage: starting Node + tsx + the engine costs seconds, more than many evaluate stages take.
 // A worker whose stage failed is retired (its state is suspect); one that dies mid-stage fails
 // that stage with the signal or exit code and the last lines of its stderr.
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
-import type { DeviceSlot, StageResult } from '../stages/types.ts';
+import type { DeviceSlot, StageResult } from '../types/stage.ts';
 import { slotEnv } from './devices.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
+import type { Runner, RunnerContext } from './runner.ts';
 
-const WORKER = fileURLToPath(new URL('../stages/worker.ts', import.meta.url));
+const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 /** Jobs before a worker is replaced anyway (bounds slow leaks in stage code). */
 const MAX_JOBS = Number(process.env.MILFLOW_WORKER_MAX_JOBS) || 50;
 
@@ -124,4 +125,17 @@ export class WorkerPool {
     await Promise.race([Promise.allSettled(subs), new Promise((r) => setTimeout(r, 5000).unref())]);
     for (const w of this.all) if (!w.exited) w.sub.kill('SIGKILL');
   }
+}
+
+/** The local executor's runner: one reusable worker process per device slot. */
+export function workerPoolRunner(ctx: RunnerContext): Runner {
+  const free = [...ctx.slots.slots];
+  const pool = new WorkerPool({ sharedGpu: ctx.slots.sharedGpu, signal: ctx.signal, reuse: process.env.MILFLOW_WORKER_REUSE !== '0' });
+  return {
+    concurrency: ctx.slots.slots.length,
+    claim: () => free.shift()!,
+    release: (slot) => { free.push(slot); },
+    run: (job, _attempt, log, onMessage) => pool.run(job.device, job, log, onMessage),
+    close: () => pool.close(),
+  };
 }

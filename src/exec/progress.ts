@@ -1,5 +1,5 @@
 // Terminal progress: one line rewritten in place on a TTY, plain log lines otherwise (CI).
-import type { StageStatus } from './events.ts';
+import type { StageStatus } from '../records/events.ts';
 
 const fmtSecs = (s: number) => (s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
 

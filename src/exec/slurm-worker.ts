@@ -1,5 +1,5 @@
 // Worker entry inside a Slurm job: `node --import tsx src/exec/slurm-worker.ts JOB.json RESULT.json`.
-// The local worker (src/stages/worker.ts) talks to its parent over an IPC channel, which a batch job
+// The local worker (src/exec/worker.ts) talks to its parent over an IPC channel, which a batch job
 // does not have; this entry runs the very same harness (src/exec/harness.ts runJob) with the job
 // read from a file, its messages written to stdout as prefixed JSON lines (the executor follows
 // the job's stdout file), and the result written atomically to RESULT.json (`%j` → job id).

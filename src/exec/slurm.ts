@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { Resources } from '../spec/types.gen.ts';
-import type { DeviceSlot, StageResult } from '../stages/types.ts';
+import type { DeviceSlot, StageResult } from '../types/stage.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
+import type { Runner, RunnerContext } from './runner.ts';
 import { runCmd, sbatch, scontrolJob, sacctJob, scancel, slurmReachable, SqueueWatcher, TERMINAL_STATES } from './slurm-cli.ts';
 
 export type SlurmOptions = NonNullable<Resources['slurm']>;
@@ -478,41 +479,36 @@ export async function runStageOnSlurm(req: SlurmStageRequest): Promise<SlurmStag
   throw new Error(describeSlurmFailure(req.job.id, r));
 }
 
-/** What the scheduler (src/exec/local.ts) needs to send heavy stages to Slurm instead of local workers. */
-export interface SlurmExecutor {
-  /** Jobs in flight at once: Slurm queues them, so this is a politeness cap, not a device count. */
-  concurrency: number;
-  /** The device recorded for every Slurm-run stage. */
-  device: DeviceSlot;
-  run(job: StageJob, attempt: number, log: (m: string) => void, onMessage: (m: WorkerMessage) => void): Promise<SlurmStageResult>;
-}
-
 /**
- * Checks that a controller answers (a run fails up front, not per stage, when none does) and
- * returns the runner for heavy stages. `jobs` (milflow run --jobs) caps jobs in flight; default 64.
+ * The Slurm executor's runner: every heavy stage an sbatch job. Checks that a controller answers
+ * (a run fails up front, not per stage, when none does). `jobs` (milflow run --jobs) caps jobs in
+ * flight (default 64): Slurm queues them, so this is a politeness cap, not a device count.
  */
-export async function slurmExecutor(resources: Resources, runDir: string, signal: AbortSignal, opts: { jobs?: number } = {}): Promise<SlurmExecutor> {
+export async function slurmRunner(ctx: RunnerContext): Promise<Runner> {
   await ensureReachable();
-  const slurm = { ...SLURM_DEFAULTS, ...resources.slurm };
+  const slurm = { ...SLURM_DEFAULTS, ...ctx.resources.slurm };
   const watcher = new SqueueWatcher((slurm.poll_seconds * 1000) / 2);
   const device = slurmDevice(slurm);
   return {
-    concurrency: Math.max(1, opts.jobs ?? 64),
-    device,
+    concurrency: Math.max(1, ctx.jobs ?? 64),
+    claim: () => device,
+    release: () => {},
     run: async (job, attempt, log, onMessage) => {
       const r = await runStageOnSlurm({
         job: { ...job, device },
-        runDir,
+        runDir: ctx.runDir,
         slurm,
         attempt,
-        signal,
+        signal: ctx.signal,
         watcher,
         onMessage: (m) => (m.t === 'log' ? log(m.message) : onMessage(m)),
         onJob: (id, state) => log(`slurm job ${id}: ${state}`),
       });
       const s = r.slurm;
       log(`slurm job ${s.jobId}: ${s.seconds.toFixed(1)} s from submission (${s.queuedSeconds.toFixed(1)} s queued) on ${s.host ?? '?'}`);
-      return r;
+      // The compute node it ran on goes into the manifest.
+      return { ...r, host: s.host };
     },
+    close: async () => {},
   };
 }

@@ -1,9 +1,9 @@
 // Assembles the report: self-contained HTML (inline CSS and SVG, no scripts, no network),
 // Markdown (figures linked as SVG files) and a CSV per table, into one directory.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { join } from 'node:path';
-import type { RunEvent } from '../exec/events.ts';
+import type { RunEvent } from '../records/events.ts';
 import { readEntries, type HeatmapRecord, type StageEntry } from './inputs.ts';
 import { analyze } from './analysis.ts';
 import { buildFigures, prettyModel, type Figure } from './figures.ts';
@@ -54,8 +54,9 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
   const gallery = await heatmapGallery(inputs.heatmaps, o.outDir);
   files.push(...gallery.map((g) => g.rel));
   const title = o.title ?? summary.experiment ?? 'milflow report';
-  put('report.md', markdown(title, o.description, summary, tables, figures, a.models) + galleryMd(gallery));
-  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs, galleryHtml(gallery)));
+  const warnings = overlapWarnings(o.entries);
+  put('report.md', markdown(title, o.description, summary, tables, figures, a.models).replace(/^(# .*\n\n)/, (h) => h + warningsMd(warnings)) + galleryMd(gallery));
+  put('report.html', html(title, o.description, summary, tables, figures, a.models, a.fracs, galleryHtml(gallery)).replace('<nav>', `${warningsHtml(warnings)}<nav>`));
   return { files, figures: figures.map((f) => f.id), tables: tables.map((t) => t.id), summary };
 }
 
@@ -167,4 +168,23 @@ function galleryHtml(g: GalleryItem[]): string {
 function galleryMd(g: GalleryItem[]): string {
   if (!g.length) return '';
   return ['', '## Attention heatmaps', '', GALLERY_CAPTION, '', ...g.map((x) => `![${prettyModel(x.h.model)} ${pct(x.h.frac)} fold ${x.h.fold} ${x.h.slide}](${x.rel})`), ''].join('\n');
+}
+
+/** Independent cohorts evaluated despite sharing slides/cases/files with the training data (allow_overlap). */
+function overlapWarnings(entries: StageEntry[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.kind !== 'overlap') continue;
+    const r = JSON.parse(readFileSync(join(e.dir, 'overlap.json'), 'utf8')) as { cohort: string; problems?: string[] };
+    if (r.problems?.length) out.push(`Cohort '${r.cohort}' is not independent of the training data (allow_overlap: true): ${r.problems.join('; ')}. Its results are inflated by leakage.`);
+  }
+  return out;
+}
+
+function warningsMd(w: string[]): string {
+  return w.length ? w.map((x) => `> **Warning:** ${x}`).join('\n>\n') + '\n\n' : '';
+}
+
+function warningsHtml(w: string[]): string {
+  return w.map((x) => `<p class="fail" role="alert" style="border:2px solid #a4161a;padding:.6rem .9rem;border-radius:4px"><strong>Warning:</strong> ${esc(x)}</p>`).join('');
 }

@@ -3,8 +3,8 @@
 // of the statistics stages' files are read only here, tolerantly.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Manifest } from '../stages/types.ts';
-import type { RunEvent } from '../exec/events.ts';
+import type { Manifest } from '../types/stage.ts';
+import type { RunEvent } from '../records/events.ts';
 import { readPredictions } from '../stats/predictions.ts';
 import type { Predictions } from '../stats/metrics.ts';
 import { parseCsv } from '../splits/csv.ts';

@@ -1,6 +1,6 @@
 // What ran: from a run's events (executed / cached / failed and why, time per stage kind) and
 // the manifests of its stages (engines, devices, versions).
-import type { RunEvent } from '../exec/events.ts';
+import type { RunEvent } from '../records/events.ts';
 import type { StageEntry } from './inputs.ts';
 
 export interface KindRow { kind: string; executed: number; cached: number; failed: number; skipped: number; seconds: number }

@@ -5,8 +5,8 @@
 import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { RunEvent } from '../exec/events.ts';
-import type { Manifest } from '../stages/types.ts';
+import type { RunEvent } from '../records/events.ts';
+import type { Manifest } from '../types/stage.ts';
 import { summarize, jsonSafe, comparePredictions } from '../stats/summary.ts';
 import type { Predictions } from '../stats/metrics.ts';
 import { mulberry32 as rng } from '../datasets/prng.ts';
@@ -216,6 +216,21 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
     counts.executed++;
   }
   emit({ type: 'run-end', time: iso(), runId, status: counts.failed ? 'failed' : 'succeeded', counts, seconds: (clock - t0) / 1000 });
-  writeFileSync(join(runDir, 'spec.yaml'), `name: ${experiment}\n`);
+  // A spec the loader accepts (every verb validates it): same models, classes, folds and fractions.
+  const known = ['clam_sb', 'clam_mb', 'mil', 'mmil', 'abmil'];
+  const typeOf = (m: string) => (m === 'mil' && C > 2 ? 'mmil' : known.includes(m) ? m : 'clam_sb');
+  const spec = [
+    `name: ${experiment}`,
+    'dataset:',
+    '  synthetic: { seed: 1, cases: 40, dim: 16 }',
+    'task:',
+    `  classes: [${Array.from({ length: C }, (_, c) => `c${c}`).join(', ')}]`,
+    'splits:',
+    `  folds: ${K}`,
+    `  training_fractions: [${fracs.join(', ')}]`,
+    'models:',
+    ...models.map((m) => `  - { name: ${m}, type: ${typeOf(m)} }`),
+  ];
+  writeFileSync(join(runDir, 'spec.yaml'), spec.join('\n') + '\n');
   return { runDir, runId, events, stageIds: decls.map((d) => d.id) };
 }

@@ -8,6 +8,7 @@ import { SpecError, displayPath, type SpecMessage, type SpecPath } from './error
 import { parseYaml, type ParsedYaml } from './positions.ts';
 import { schemaIssues, type Issue } from './schema.ts';
 import { resolvePath, semanticIssues } from './semantic.ts';
+import { splitImportIssues } from './split-import.ts';
 import { cartesian, setPath, sweepTarget } from './sweep.ts';
 import { isClam } from '../models/config.ts';
 import { type LoadedSpec, type ResolvedExperiment, type Variant } from './resolved.ts';
@@ -69,6 +70,8 @@ export function parseSpec(text: string, path: string, opts: LoadOptions = {}): L
   // Semantic checks assume the shapes the schema guarantees; with schema errors they still run
   // (to report everything at once) but only where the shapes hold, so guard in semanticIssues.
   issues.push(...safeSemantic(data, semOpts));
+  // Imported splits: folds and fractions come from the directories (filled into data here).
+  if (issues.length === 0) issues.push(...splitImportIssues(data, y.data, dir, opts.checkFiles !== false));
   if (issues.length) throw new SpecError(sortMessages(issues.map(at)));
 
   const spec = resolveSpec(data, dir);

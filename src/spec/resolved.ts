@@ -28,7 +28,7 @@ export interface ResolvedDataset {
 }
 export type ResolvedTask = Req<Task, 'subtyping'>;
 export interface ResolvedEvaluate extends Req<Evaluate, 'ci' | 'ensembles' | 'heatmaps'> {
-  cohorts: { name: string; dataset: ResolvedDataset }[];
+  cohorts: { name: string; dataset: ResolvedDataset; allow_overlap: boolean }[];
   bootstrap: { n: number; seed: number };
   /** The user's pairs, or by default every CLAM model (clam_sb, clam_mb) against every other model. */
   compare: [string, string][];

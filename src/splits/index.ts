@@ -18,9 +18,12 @@ export interface MakeSplitsArgs extends SplitOptions {
   classes: string[];
   /** mode import: a CLAM split directory. */
   importDir?: string;
+  /** mode import: the split files themselves (splits_0.csv, … in fold order); wins over importDir. */
+  importFiles?: string[];
 }
 
 export function makeSplits(a: MakeSplitsArgs): FoldSplit[] {
+  if (a.mode === 'import' && a.importFiles) return a.importFiles.map((f) => readSplitsCsv(f));
   if (a.mode === 'import') {
     if (!a.importDir) throw new Error('splits mode import needs import_dir');
     const files = listSplitFiles(a.importDir);

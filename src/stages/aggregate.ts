@@ -3,7 +3,7 @@
 // with a ±1 std band. Folds whose test set holds one class have no AUC and are listed, not averaged.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import { aucOf, classMetrics, FPR_GRID, jsonSafe, meanStd, rocCurve } from '../stats/index.ts';
 import { readFoldPredictions } from './folds.ts';
 import { toCsv } from '../splits/csv.ts';

@@ -5,7 +5,7 @@
 // cohorts): paired DeLong on the two ensembles' predictions — the paper's comparison.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import {
   alignPredictions, aucOf, comparePredictions, jsonSafe, meanStd, pairedT, readPredictions,
   wilcoxonSignedRank,

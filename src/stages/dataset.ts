@@ -3,7 +3,7 @@
 // dataset.json, excluded.csv. clam features are not copied; slides.csv points at them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Json, StageKind } from './types.ts';
+import type { Json, StageKind } from '../types/stage.ts';
 import { writeBag } from '../io/h5.ts';
 import { toCsv } from '../datasets/csv.ts';
 import { syntheticSlides } from '../datasets/synthetic.ts';

@@ -3,7 +3,7 @@
 // DeLong CI (or a stratified bootstrap when asked, and always for a multi-class macro AUC).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import { alignPredictions, argmax, jsonSafe, summarize, writePredictions, type Predictions } from '../stats/index.ts';
 import { readFoldPredictions } from './folds.ts';
 import { scalarMetrics } from './evaluate.ts';

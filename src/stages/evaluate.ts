@@ -3,7 +3,7 @@
 // Writes predictions.csv (CLAM's fold layout), embeddings.csv and metrics.json.
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import { BagFeed, openDatasetBags } from '../bags/feed.ts';
 import { loadModel } from '../models/index.ts';
 import { readBagPaths as bagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';

@@ -2,8 +2,8 @@
 // slide with the ONNX encoder. Inputs: `patch`; externals `slide`, `encoder` (the .onnx, digested
 // into the key). A broken encoder fails the stage; a broken slide is recorded in status.json.
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
-import { extractStep, readStatus, writeStatus, prefixed } from '../wsi/steps.ts';
+import type { StageKind } from '../types/stage.ts';
+import { extractStep, readStatus, writeStatus, prefixed } from './wsi-steps.ts';
 import { loadEncoder, type EncoderSpec } from '../features/extract.ts';
 
 export interface ExtractParams {

@@ -1,7 +1,7 @@
 // Reading the per-fold evaluate outputs a statistics stage receives as inputs fold0..fold{K-1}
 // (or a_fold0.., b_fold0..).
 import { join } from 'node:path';
-import type { StageInput } from './types.ts';
+import type { StageInput } from '../types/stage.ts';
 import { readPredictions } from '../stats/predictions.ts';
 import type { Predictions } from '../stats/metrics.ts';
 

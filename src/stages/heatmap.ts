@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { Json, StageKind } from './types.ts';
+import type { Json, StageKind } from '../types/stage.ts';
 import { readBag } from '../io/h5.ts';
 import { loadModel } from '../models/index.ts';
 import { readBagPaths, readSplitsCsv } from '../splits/index.ts';

@@ -2,8 +2,8 @@
 // Inputs: `segment`; external `slide`. Upstream failures pass through as this slide's failure.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
-import { patchStep, readStatus, writeStatus, type PatchStepParams, prefixed } from '../wsi/steps.ts';
+import type { StageKind } from '../types/stage.ts';
+import { patchStep, readStatus, writeStatus, type PatchStepParams, prefixed } from './wsi-steps.ts';
 import type { Segmentation } from '../wsi/segment.ts';
 
 const stage: StageKind<PatchStepParams> = {

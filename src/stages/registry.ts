@@ -7,7 +7,7 @@
 // Adding a stage kind: its module (src/stages/<kind>.ts, default-exporting a StageKind), one row
 // here, the stages that declare it in src/dag/build.ts, and its tests.
 import { pathToFileURL } from 'node:url';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 
 export interface StageRow {
   /** Implementation version, part of the cache key: bump it when the kind's outputs change. */
@@ -44,7 +44,7 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     load: () => import('./train.ts'),
   },
   evaluate: {
-    version: '1', heavy: true, reported: 'stage', inputs: ['model', 'dataset', 'splits'], outputs: ['predictions.csv', 'embeddings.csv', 'metrics.json'],
+    version: '1', heavy: true, reported: 'stage', inputs: ['model', 'dataset', 'splits', 'overlap'], outputs: ['predictions.csv', 'embeddings.csv', 'metrics.json'],
     artifacts: ['predictions.csv', 'metrics.json'],
     load: () => import('./evaluate.ts'),
   },
@@ -79,6 +79,10 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
   'wsi-dataset': {
     version: '1', heavy: false, reported: false, inputs: ['extract:<slide_id>'], outputs: ['slides.csv', 'bags/', 'dataset.json', 'excluded.csv'], artifacts: [],
     load: () => import('./wsi-dataset.ts'),
+  },
+  overlap: {
+    version: '1', heavy: false, reported: 'stage', inputs: ['train', 'cohort'], outputs: ['overlap.json'], artifacts: ['overlap.json'],
+    load: () => import('./overlap.ts'),
   },
   heatmap: {
     version: '1', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],

@@ -3,7 +3,7 @@
 // report.html (self-contained), report.md, tables/*.csv, figures/*.svg. Pure: it sees only its
 // inputs, so its run summary covers the stages' manifests; `milflow report` adds the run's
 // events (executed / cached / failed) when it renders into the run directory.
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import { buildReport } from '../report/build.ts';
 
 export interface ReportParams {

@@ -1,7 +1,7 @@
 // Stage `segment/<slide_id>`: tissue contours + mask picture of one slide (external `slide`).
 // A slide that cannot be read is recorded in status.json (ok: false, reason), not thrown.
-import type { StageKind } from './types.ts';
-import { segmentStep, type SegmentStepParams, prefixed } from '../wsi/steps.ts';
+import type { StageKind } from '../types/stage.ts';
+import { segmentStep, type SegmentStepParams, prefixed } from './wsi-steps.ts';
 
 const stage: StageKind<SegmentStepParams> = {
   kind: 'segment',

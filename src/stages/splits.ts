@@ -1,6 +1,6 @@
 // Stage `splits` (identity splits/frac=<f>): case-level stratified folds for one training
 // fraction, CLAM file layout, plus leakage.json. See src/splits and CONTRACTS.md.
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import { makeSplits, readDatasetDir, writeSplits, type PatientVoting, type SplitMode } from '../splits/index.ts';
 
 export interface SplitsParams {
@@ -15,6 +15,12 @@ export interface SplitsParams {
   voting?: PatientVoting;
   /** mode import: CLAM split dir, or map frac → dir (an `import_dir` external wins). */
   import_dir?: string | Record<string, string>;
+}
+
+/** The imported split files the DAG declared (split_0, split_1, …), in fold order. */
+function importFiles(ext: Record<string, string>): string[] | undefined {
+  const ks = Object.keys(ext).map((k) => /^split_(\d+)$/.exec(k)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])).sort((a, b) => a - b);
+  return ks.length ? ks.map((k) => ext[`split_${k}`]) : undefined;
 }
 
 function importDir(p: SplitsParams, ext: Record<string, string>, frac: number): string | undefined {
@@ -43,7 +49,8 @@ const stage: StageKind<SplitsParams> = {
       labelFrac: frac,
       seed: p.seed ?? 1,
       voting: p.voting,
-      importDir: mode === 'import' ? importDir(p, ctx.externals, frac) : undefined,
+      importFiles: mode === 'import' ? importFiles(ctx.externals) : undefined,
+      importDir: mode === 'import' && !importFiles(ctx.externals) ? importDir(p, ctx.externals, frac) : undefined,
     });
     const { leakage } = writeSplits(ctx.outDir, folds, slides, classes, ctx.id);
     ctx.log(`${mode} splits: ${folds.length} folds, ${slides.length} slides; ` +

@@ -5,7 +5,7 @@
 // Bad input throws (naming the slide) before anything is written, so nothing reaches the cache.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
+import type { StageKind } from '../types/stage.ts';
 import type { Model, Train } from '../spec/types.gen.ts';
 import { blas } from '../engine/blas.ts';
 import { makeConfig } from '../models/config.ts';

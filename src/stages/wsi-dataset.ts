@@ -3,8 +3,8 @@
 // Slides whose segment / patch / extract step failed are listed in excluded.csv with the reason.
 import { copyFileSync, linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageKind } from './types.ts';
-import { readStatus } from '../wsi/steps.ts';
+import type { StageKind } from '../types/stage.ts';
+import { readStatus } from './wsi-steps.ts';
 import { mapLabel } from '../datasets/labels.ts';
 import { toCsv } from '../datasets/csv.ts';
 

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSpec } from '../spec/load.ts';
+import { publicUri } from './mlflow-client.ts';
 
 export interface TrackingTarget {
   uri: string;
@@ -22,6 +23,14 @@ export function resolveTarget(spec: unknown, fallbackName: string, env = process
 }
 
 export const SPEC_SNAPSHOT = 'tracking-spec.json';
+
+/** The spec as it may be stored: the tracking URI without credentials (sync takes them from the environment). */
+export function redactSpec<T>(spec: T): T {
+  const uri = (spec as SpecLike | null)?.tracking?.mlflow?.uri;
+  if (!uri) return spec;
+  const s = spec as SpecLike;
+  return { ...s, tracking: { ...s.tracking, mlflow: { ...s.tracking!.mlflow, uri: publicUri(uri) } } } as T;
+}
 
 /** The spec the tracker saw (so a later sync logs the same params), else the run's spec.yaml. */
 export function loadRunSpec(runDir: string): unknown {

@@ -1,19 +1,25 @@
 // Tracking hook for the executor: createTracker({ spec, runDir, runId }).onEvent(e) for every
-// run event. The run's events.jsonl is the outbox; the tracker only pushes to MLflow what it
-// can and records what it pushed (tracking-state.json). It never throws into the executor and
-// never blocks it: pushes run in the background, one at a time, and when the server is
-// unreachable the tracker backs off (events stay in the run dir for `milflow sync`).
-import { writeFileSync, existsSync } from 'node:fs';
+// run event. The run's events.jsonl is the outbox; the tracker pushes to MLflow what it can and
+// records what the server holds (tracking-state.json), so each event is sent once. It never
+// throws into the executor and never blocks it: onEvent only queues; pushes run in the
+// background, one at a time, coalescing what arrived meanwhile (per-epoch metrics reach MLflow
+// about a second after the epoch). Every request is bounded by connect/response timeouts; when
+// the server fails, the tracker stops trying for a while (events stay for `milflow sync`), and
+// at close() it costs one quick probe, not another round of timeouts.
+import { writeFileSync, existsSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunEvent } from '../exec/events.ts';
-import { MlflowClient, MlflowUnavailableError } from './mlflow-client.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { RunEvent } from '../records/events.ts';
+import { MlflowClient, MlflowUnavailableError, redact } from './mlflow-client.ts';
 import { Pusher } from './push.ts';
 import { loadState, saveState } from './state.ts';
-import { resolveTarget, SPEC_SNAPSHOT } from './config.ts';
+import { resolveTarget, redactSpec, SPEC_SNAPSHOT } from './config.ts';
+import { PushProgress } from './progress.ts';
 
 export interface Tracker {
   onEvent(e: RunEvent): Promise<void>;
-  /** Resolves when every event so far has been handled (pushed, or buffered for sync). */
+  /** Resolves when every event so far has been handled (pushed, or kept for sync). */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -28,8 +34,20 @@ export interface TrackerOptions {
   retryAfterMs?: number;
   /** Give up waiting for pending pushes at close() after this long (default 120 s). */
   closeTimeoutMs?: number;
+  /** Coalesce live metrics for this long before a push (default 1000 ms). */
+  liveDelayMs?: number;
   log?: (msg: string) => void;
+  /** How long close() waits for MLflow before handing the rest to a background sync (default: 2 s or 30 % of the run). */
+  waitMs?: number;
+  /** Hand what close() could not push to a background `milflow sync` (default true). */
+  background?: boolean;
+  /** Where the `MLflow: n/N stages logged` line goes (default stderr; null: nowhere). */
+  out?: NodeJS.WritableStream | null;
 }
+
+const BIN = new URL('../../bin/milflow.mjs', import.meta.url);
+
+const noop: Tracker = { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
 
 export function createTracker(opts: TrackerOptions): Tracker {
   const env = opts.env ?? process.env;
@@ -37,23 +55,23 @@ export function createTracker(opts: TrackerOptions): Tracker {
   const specName = (opts.spec as { name?: string } | undefined)?.name ?? 'milflow';
   const target = resolveTarget(opts.spec, specName, env);
   try {
-    // Snapshot even without a server: a later `milflow sync` logs exactly these params.
+    // Snapshot even without a server (a later `milflow sync` logs exactly these params), never with credentials.
     const snap = join(opts.runDir, SPEC_SNAPSHOT);
-    if (!existsSync(snap)) writeFileSync(snap, JSON.stringify(opts.spec ?? null, null, 1) + '\n');
+    if (!existsSync(snap)) writeFileSync(snap, JSON.stringify(redactSpec(opts.spec ?? null), null, 1) + '\n');
   } catch {
     /* run dir not there yet or read-only: sync falls back to spec.yaml */
   }
-  if (!target) return { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
+  if (!target) return noop;
 
   let client: MlflowClient;
   try {
-    client = new MlflowClient(target.uri, { retries: 3, backoffMs: 200, timeoutMs: 10000 });
+    client = new MlflowClient(target.uri, { retries: 2, backoffMs: 200, timeoutMs: 10_000, connectTimeoutMs: 2000, env });
   } catch (err) {
-    log(`tracking disabled: ${(err as Error).message}`);
-    return { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
+    log(`tracking disabled: ${redact((err as Error).message)}`);
+    return noop;
   }
   const retryAfter = opts.retryAfterMs ?? Number(env.MILFLOW_TRACKING_RETRY_MS ?? 30000);
-  const events: RunEvent[] = [];
+  const liveDelay = opts.liveDelayMs ?? 1000;
   const state = loadState(opts.runDir);
   const save = () => {
     try {
@@ -62,48 +80,160 @@ export function createTracker(opts: TrackerOptions): Tracker {
       /* the run dir vanished: nothing to keep */
     }
   };
-  const pusher = new Pusher({ client, runDir: opts.runDir, spec: opts.spec, experimentName: target.experiment, state, save });
+  const progress = new PushProgress(opts.out === undefined ? process.stderr : opts.out);
+  let closing = false;
+  const pusher = new Pusher({
+    client,
+    runDir: opts.runDir,
+    spec: opts.spec,
+    experimentName: target.experiment,
+    state,
+    save,
+    onProgress: (n, total) => {
+      if (closing) progress.update(n, total);
+    },
+  });
   let offlineUntil = 0;
+  let offline = false;
   let warned = false;
-  let chain: Promise<void> = Promise.resolve();
+  let probed = false;
+  let ended = false;
+  let runSeconds = 0;
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let again = false;
 
-  const attempt = async (force: boolean) => {
-    if (!force && Date.now() < offlineUntil) return;
-    try {
-      await pusher.push(events);
-      state.pending = !events.some((e) => e.type === 'run-end');
-      state.lastError = undefined;
-      offlineUntil = 0;
-    } catch (err) {
-      state.pending = true;
-      state.lastError = (err as Error).message;
-      if (err instanceof MlflowUnavailableError) offlineUntil = Date.now() + retryAfter;
-      if (!warned) {
-        warned = true;
-        log(`MLflow tracking paused (${(err as Error).message}); events are kept in ${opts.runDir}, run \`milflow sync --run ${opts.runDir}\` to push them`);
-      }
+  const goOffline = (err: unknown) => {
+    state.pending = true;
+    state.lastError = redact((err as Error).message);
+    if (err instanceof MlflowUnavailableError) {
+      offline = true;
+      offlineUntil = Date.now() + retryAfter;
+    }
+    if (!warned) {
+      warned = true;
+      log(`MLflow tracking paused (${state.lastError}); events are kept in ${opts.runDir}, run \`milflow sync --run ${opts.runDir}\` to push them`);
     }
     save();
   };
 
+  const attempt = async (deadline?: number): Promise<void> => {
+    // Down or hung less than retryAfter ago: not even at close (no second round of timeouts; sync catches up).
+    if (offline && Date.now() < offlineUntil) return;
+    if (!probed || offline) {
+      // One short probe before a round of requests: a dead or hung server costs seconds, once.
+      probed = true;
+      if (!(await client.health(5000))) return goOffline(new MlflowUnavailableError(`MLflow at ${client.base} unavailable: no answer to /health`));
+      offline = false;
+    }
+    try {
+      await pusher.push(deadline);
+      for (const e of pusher.takeErrors()) log(`MLflow refused part of this run: ${e}`);
+      state.pending = !ended || pusher.hasWork();
+      state.lastError = undefined;
+      offlineUntil = 0;
+      save();
+    } catch (err) {
+      goOffline(err);
+    }
+  };
+
+  const run = () => {
+    timer = undefined;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = attempt().finally(() => {
+      running = undefined;
+      if (again && !closing) {
+        again = false;
+        schedule(liveDelay);
+      }
+    });
+  };
+  const schedule = (delay: number) => {
+    if (closing || timer) return;
+    if (delay <= 0) run();
+    else timer = setTimeout(run, delay).unref() as NodeJS.Timeout;
+  };
+
   return {
     async onEvent(e: RunEvent) {
-      events.push(e);
-      if (e.type === 'stage-progress' || e.type === 'stage-start') return;
-      chain = chain.then(() => attempt(false));
+      pusher.add(e);
+      if (e.type === 'run-end') {
+        ended = true;
+        runSeconds = e.seconds;
+      }
+      if (e.type === 'stage-progress') return;
+      // Metrics arrive in bursts (one per key per epoch): one push a second carries them all.
+      schedule(e.type === 'stage-metric' ? liveDelay : 0);
     },
-    flush() {
-      return chain;
+    async flush() {
+      while (timer || running) {
+        if (timer) {
+          clearTimeout(timer);
+          run();
+        }
+        await running;
+      }
     },
     async close() {
-      chain = chain.then(() => (state.pending ? attempt(true) : undefined));
+      closing = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      // The user waits for tracking at most this long after the run (default: 2 s, or 30 % of a
+      // longer run); what is left then goes on in a background \`milflow sync\`.
+      const waitMs = opts.waitMs ?? (Number(env.MILFLOW_TRACKING_WAIT_MS) || Math.max(2000, 0.3 * runSeconds * 1000));
+      const deadline = Date.now() + waitMs;
+      pusher.stopAt(deadline);
+      const work = (async () => {
+        await running;
+        if (pusher.hasWork() && !(offline && Date.now() < offlineUntil)) {
+          const p = pusher.progress();
+          progress.update(p.logged, p.total);
+          await attempt(deadline);
+        }
+      })();
       const timeout = opts.closeTimeoutMs ?? 120000;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([chain, new Promise<void>((r) => (timer = setTimeout(r, timeout)))]);
-      clearTimeout(timer);
-      if (state.pending && warned) log(`MLflow has not seen all of this run yet: \`milflow sync --run ${opts.runDir}\``);
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([work, new Promise<void>((r) => (t = setTimeout(r, timeout)))]);
+      clearTimeout(t);
+      const p = pusher.progress();
+      const url = pusher.experimentUrl();
+      const where = url ? ` · ${url}` : '';
+      if (!pusher.hasWork()) return progress.done(`MLflow: ${p.logged}/${p.total} stages logged${where}`);
+      if (!offline && opts.background !== false) {
+        const bg = syncInBackground(opts.runDir, client, target.uri, env);
+        if (bg) return progress.done(`MLflow: ${p.logged}/${p.total} stages logged; the rest continues in the background (pid ${bg.pid}, log ${bg.log})${where}`);
+      }
+      progress.done(`MLflow: ${p.logged}/${p.total} stages logged; the rest is kept for \`milflow sync --run ${opts.runDir}\``);
+      if (!warned) log(`MLflow has not seen all of this run yet: \`milflow sync --run ${opts.runDir}\``);
     },
   };
+}
+
+/**
+ * Starts a detached \`milflow sync --run DIR\` that outlives this process; credentials travel in
+ * its environment (MLflow's own variables), never on its command line.
+ */
+function syncInBackground(runDir: string, client: MlflowClient, uri: string, env: NodeJS.ProcessEnv): { pid: number; log: string } | undefined {
+  try {
+    const log = join(runDir, 'tracking-sync.log');
+    const fd = openSync(log, 'a');
+    const childEnv: NodeJS.ProcessEnv = { ...env, MLFLOW_TRACKING_URI: client.base };
+    const u = new URL(uri);
+    if (u.username || u.password) {
+      childEnv.MLFLOW_TRACKING_USERNAME = decodeURIComponent(u.username);
+      childEnv.MLFLOW_TRACKING_PASSWORD = decodeURIComponent(u.password);
+    }
+    const child = spawn(process.execPath, [fileURLToPath(BIN), 'sync', '--run', runDir, '--uri', client.base], { detached: true, stdio: ['ignore', fd, fd], env: childEnv });
+    child.unref();
+    closeSync(fd);
+    return child.pid ? { pid: child.pid, log } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export { syncRun, findRunDirs } from './sync.ts';

@@ -296,6 +296,44 @@ export class MlflowClient {
     return r.experiment;
   }
 
+  /** MLflow 3 logged model (404 on MLflow 2). */
+  async createLoggedModel(args: { experimentId: string; name: string; modelType?: string; sourceRunId?: string; params?: MlflowParam[]; tags?: MlflowTag[] }): Promise<{ model_id: string; artifact_uri: string }> {
+    const r = await this.request<{ model: { info: { model_id: string; artifact_uri: string } } }>('POST', '/api/2.0/mlflow/logged-models', {
+      experiment_id: args.experimentId,
+      name: args.name,
+      model_type: args.modelType,
+      source_run_id: args.sourceRunId,
+      params: args.params ?? [],
+      tags: args.tags ?? [],
+    });
+    return r.model.info;
+  }
+
+  async finalizeLoggedModel(modelId: string, status = 'LOGGED_MODEL_READY'): Promise<void> {
+    await this.request('PATCH', `/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`, { model_id: modelId, status });
+  }
+
+  /** Records models as outputs of a run (the run page lists them). */
+  async logOutputs(runId: string, models: { model_id: string; step: number }[]): Promise<void> {
+    await this.request('POST', '/api/2.0/mlflow/runs/outputs', { run_id: runId, models });
+  }
+
+  async getLoggedModel(modelId: string): Promise<{ info: { model_id: string; artifact_uri: string; status?: string; source_run_id?: string; name?: string }; data?: { params?: MlflowParam[] } }> {
+    const r = await this.request<{ model: { info: { model_id: string; artifact_uri: string; status?: string; source_run_id?: string; name?: string }; data?: { params?: MlflowParam[] } } }>(
+      'GET',
+      `/api/2.0/mlflow/logged-models/${encodeURIComponent(modelId)}`,
+    );
+    return r.model;
+  }
+
+  /** Files under an `mlflow-artifacts:` URI (the server's artifact proxy). */
+  async listProxyArtifacts(artifactUri: string): Promise<{ path: string; is_dir?: boolean; file_size?: string | number }[]> {
+    const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(artifactUri);
+    if (!m) throw new Error(`artifact URI '${artifactUri}' is not served by the tracking server`);
+    const r = await this.request<{ files?: { path: string; is_dir?: boolean; file_size?: string | number }[] }>('GET', `/api/2.0/mlflow-artifacts/artifacts?path=${encodeURIComponent(m[1])}`);
+    return r.files ?? [];
+  }
+
   async setTag(runId: string, key: string, value: string): Promise<void> {
     await this.request('POST', '/api/2.0/mlflow/runs/set-tag', { run_id: runId, key, value });
   }

@@ -1,32 +1,42 @@
 // What the tracker already pushed to MLflow, kept next to the run's events (the outbox):
-// runs/<exp>/<run-id>/tracking-state.json. Sync reads it to push only what is missing.
+// runs/<exp>/<run-id>/tracking-state.json. Every push consults it, so each event reaches the
+// server once and a sync after an outage sends only what is missing.
 import { readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface PushedRun {
   mlflowRunId: string;
   artifactUri?: string;
-  /** Steps done: params, tags, final metrics, artifacts, terminal status. */
+  /** Params logged. */
   params?: boolean;
-  tags?: boolean;
+  /** Final batch (end tags, params, remaining metrics) logged. */
   final?: boolean;
   artifacts?: boolean;
+  /** MLflow 3 logged model id of a trained checkpoint ('' = the server has no logged models). */
+  model?: string;
   terminated?: string;
   /** Per metric key: how many history points were pushed. */
   metrics?: Record<string, number>;
   /** A request failed half-way: re-read MLflow's metric history before pushing more. */
   dirty?: boolean;
-  /** Reused child tagged with the MLflow run that computed the cache entry. */
-  linked?: boolean;
+  /** Reused child: the MLflow run of the stage that computed the entry, or 'not tracked'. */
+  producer?: string;
 }
 
 export interface TrackingState {
-  version: 1;
+  version: 1 | 2;
+  /** Server URL without credentials. */
   uri?: string;
   experimentId?: string;
   experimentName?: string;
+  /** mlflow.experimentKind set on the experiment. */
+  experimentKind?: boolean;
   parent?: PushedRun;
   stages: Record<string, PushedRun>;
+  /** Producer runs of reused entries: milflow run id → stage id → MLflow run id (null: not tracked). */
+  producers?: Record<string, Record<string, string> | null>;
+  /** Headline results logged on the parent. */
+  headline?: boolean;
   /** True while events exist that MLflow has not seen (server was unreachable). */
   pending: boolean;
   lastError?: string;
@@ -37,7 +47,7 @@ export const STATE_FILE = 'tracking-state.json';
 
 export function loadState(runDir: string): TrackingState {
   const p = join(runDir, STATE_FILE);
-  if (!existsSync(p)) return { version: 1, stages: {}, pending: true };
+  if (!existsSync(p)) return { version: 2, stages: {}, pending: true };
   try {
     const s = JSON.parse(readFileSync(p, 'utf8')) as TrackingState;
     s.stages ??= {};
@@ -50,6 +60,6 @@ export function loadState(runDir: string): TrackingState {
 export function saveState(runDir: string, state: TrackingState): void {
   const p = join(runDir, STATE_FILE);
   const tmp = `${p}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 1) + '\n');
+  writeFileSync(tmp, JSON.stringify(state) + '\n');
   renameSync(tmp, p);
 }

@@ -1,10 +1,12 @@
-// `milflow sync`: push a run's outbox (events.jsonl + cache manifests) to MLflow, idempotently.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// `milflow sync`: push a run's outbox (events.jsonl + cache manifests) to MLflow, idempotently
+// and resumably: the tracking state says what the server already holds, so a sync after an
+// outage sends only the rest, and a second sync sends nothing.
+import { existsSync, readdirSync, statSync, openSync, writeSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MlflowClient, type MlflowClientOptions } from './mlflow-client.ts';
 import { Pusher, type PushStats } from './push.ts';
 import { loadState, saveState } from './state.ts';
-import { readEvents } from './events.ts';
+import { readEvents } from '../records/events.ts';
 import { loadRunSpec, resolveTarget } from './config.ts';
 
 export interface SyncResult extends PushStats {
@@ -12,6 +14,9 @@ export interface SyncResult extends PushStats {
   uri: string;
   experiment: string;
   parentRunId?: string;
+  experimentUrl?: string;
+  /** HTTP requests made. */
+  requests: number;
   skipped?: string;
 }
 
@@ -21,27 +26,33 @@ export interface SyncOptions {
   /** Re-check a run even if its state says everything was pushed. */
   force?: boolean;
   client?: MlflowClientOptions;
+  onProgress?: (logged: number, total: number) => void;
 }
 
 export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<SyncResult> {
-  const events = readEvents(runDir);
+  const events = readEvents(runDir, { required: true });
   const start = events.find((e) => e.type === 'run-start');
   const spec = loadRunSpec(runDir);
-  const target = resolveTarget(spec, start?.type === 'run-start' ? start.experiment : 'milflow', opts.env ?? process.env, opts.uri);
+  const env = opts.env ?? process.env;
+  const target = resolveTarget(spec, start?.type === 'run-start' ? start.experiment : 'milflow', env, opts.uri);
   if (!target) throw new Error(`no MLflow server for ${runDir}: set tracking.mlflow.uri in the spec, MLFLOW_TRACKING_URI, or pass --uri`);
   const state = loadState(runDir);
-  const client = new MlflowClient(target.uri, opts.client);
-  const base = { runDir, uri: client.base, experiment: target.experiment, runsCreated: 0, metricsLogged: 0, paramsLogged: 0, artifactsUploaded: 0 };
-  if (!start) return { ...base, skipped: 'no run-start event' };
+  const client = new MlflowClient(target.uri, { env, connectTimeoutMs: 3000, timeoutMs: 15_000, ...opts.client });
+  const base = { runDir, uri: client.base, experiment: target.experiment, runsCreated: 0, metricsLogged: 0, paramsLogged: 0, artifactsUploaded: 0, modelsLogged: 0 };
+  if (!start) return { ...base, requests: client.requests, skipped: 'no run-start event' };
   if (!opts.force && !state.pending && state.uri === client.base && state.parent?.terminated) {
-    return { ...base, parentRunId: state.parent.mlflowRunId, skipped: 'already in sync' };
+    return { ...base, requests: client.requests, parentRunId: state.parent.mlflowRunId, skipped: 'already in sync' };
   }
+  const release = lockSync(runDir);
   const save = () => saveState(runDir, state);
-  const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save });
+  const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save, recover: true, onProgress: opts.onProgress });
+  for (const e of events) pusher.add(e);
   try {
-    await pusher.push(events);
+    await pusher.push();
     await pusher.pushReport(join(runDir, 'report'));
-    state.pending = !events.some((e) => e.type === 'run-end');
+    const errors = pusher.takeErrors();
+    if (errors.length) throw new Error(`MLflow refused ${errors.length} stage(s): ${errors[0]}`);
+    state.pending = !events.some((e) => e.type === 'run-end') || pusher.hasWork();
     state.lastError = undefined;
     state.lastSync = new Date().toISOString();
   } catch (err) {
@@ -50,8 +61,37 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
     throw err;
   } finally {
     save();
+    release();
   }
-  return { ...base, ...pusher.stats, parentRunId: state.parent?.mlflowRunId };
+  return { ...base, ...pusher.stats, requests: client.requests, parentRunId: state.parent?.mlflowRunId, experimentUrl: pusher.experimentUrl() };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** One sync per run at a time (a background sync may still be at work when the user runs one). */
+function lockSync(runDir: string): () => void {
+  const p = join(runDir, 'tracking-sync.lock');
+  for (let i = 0; i < 2; i++) {
+    try {
+      const fd = openSync(p, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(p, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(p, 'utf8').trim());
+      if (pid && pid !== process.pid && alive(pid)) throw new Error(`${runDir}: another sync of this run is under way (pid ${pid}); try again when it ends`);
+      rmSync(p, { force: true }); // left by a sync that died
+    }
+  }
+  throw new Error(`${p}: cannot take the sync lock`);
 }
 
 /** Run directories (those with an events.jsonl) under runs/<experiment>/, oldest first. */
@@ -75,9 +115,10 @@ export function findRunDirs(root: string, experiment?: string): string[] {
 export async function uploadReport(runDir: string, opts: SyncOptions = {}): Promise<boolean> {
   const state = loadState(runDir);
   const spec = loadRunSpec(runDir);
-  const target = resolveTarget(spec, 'milflow', opts.env ?? process.env, opts.uri);
+  const env = opts.env ?? process.env;
+  const target = resolveTarget(spec, 'milflow', env, opts.uri);
   if (!target || !state.parent) return false;
-  const client = new MlflowClient(target.uri, opts.client ?? { retries: 2, timeoutMs: 10000 });
+  const client = new MlflowClient(target.uri, opts.client ?? { retries: 2, timeoutMs: 10000, connectTimeoutMs: 2000, env });
   if (state.uri !== client.base) return false;
   const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save: () => saveState(runDir, state) });
   await pusher.pushReport(join(runDir, 'report'));

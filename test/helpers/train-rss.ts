@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import trainStage from '../../src/stages/train.ts';
 import { peakRssMb } from '../../src/train/pace.ts';
-import type { StageContext } from '../../src/stages/types.ts';
+import type { StageContext } from '../../src/types/stage.ts';
 
 const [datasetDir, key, splitsDir, model] = process.argv.slice(2);
 const input = (dir: string, kind: string, k: string) => ({ id: kind, kind, key: k, dir, manifest: {} as any });

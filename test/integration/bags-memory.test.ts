@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import datasetStage from '../../src/stages/dataset.ts';
 import { ensureStore } from '../../src/bags/cache.ts';
 import { readBagPaths } from '../../src/splits/dataset.ts';
-import type { StageContext } from '../../src/stages/types.ts';
+import type { StageContext } from '../../src/types/stage.ts';
 
 const HELPER = fileURLToPath(new URL('../helpers/train-rss.ts', import.meta.url));
 const MB = 2 ** 20;

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
-import type { StageDecl } from '../../src/stages/types.ts';
+import type { StageDecl } from '../../src/types/stage.ts';
 
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
 const KINDS = fileURLToPath(new URL('./cache-kinds.ts', import.meta.url));

@@ -4,7 +4,7 @@
 // "<id> <pid>" to count_file per execution.
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageContext, StageKind } from '../../src/stages/types.ts';
+import type { StageContext, StageKind } from '../../src/types/stage.ts';
 
 export interface P { name: string; count_file?: string; block_ms?: number; bytes?: number; salt?: number }
 

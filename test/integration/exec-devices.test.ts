@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectGpus, resolveSlots, slotEnv } from '../../src/exec/devices.ts';
 import { planDecls } from '../../src/dag/plan.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import { CacheStore } from '../../src/cache/store.ts';
 

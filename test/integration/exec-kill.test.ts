@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
-import { readRecord, runDirs } from '../../src/exec/records.ts';
+import { readRecord, runDirs } from '../../src/records/journal.ts';
 import { statusText } from '../../src/cli/status.ts';
 import { isRegistered } from '../../src/stages/registry.ts';
 import { writeFileSync } from 'node:fs';
-import type { StageDecl } from '../../src/stages/types.ts';
+import type { StageDecl } from '../../src/types/stage.ts';
 
 // A killed run's locks free themselves after this long without a heartbeat (minimum 5 s).
 process.env.MILFLOW_LOCK_STALE_MS = '5000';

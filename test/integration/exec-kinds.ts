@@ -2,7 +2,7 @@
 // their executions in a side file outside the cache, sleep, copy upstream text, or fail.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StageContext, StageKind } from '../../src/stages/types.ts';
+import type { StageContext, StageKind } from '../../src/types/stage.ts';
 
 export interface TParams { name: string; ms?: number; count_file?: string; fail_slide?: string; fail_times?: number }
 

@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
-import { readEvents } from '../../src/exec/records.ts';
-import type { StageDecl } from '../../src/stages/types.ts';
+import { readEvents } from '../../src/records/events.ts';
+import type { StageDecl } from '../../src/types/stage.ts';
 
 const KINDS = fileURLToPath(new URL('./exec-kinds.ts', import.meta.url));
 const THIS = fileURLToPath(import.meta.url);

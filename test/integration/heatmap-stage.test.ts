@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import sharp from 'sharp';
-import type { StageContext, StageInput } from '../../src/stages/types.ts';
+import type { StageContext, StageInput } from '../../src/types/stage.ts';
 import heatmapStage from '../../src/stages/heatmap.ts';
 import { openslideUnavailable } from '../../src/wsi/openslide.ts';
 import { writeCoordsH5 } from '../../src/wsi/coords-h5.ts';

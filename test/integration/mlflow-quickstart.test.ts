@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
 import { startMlflow, mlflowUnavailable, type MlflowServer } from '../helpers/mlflow.ts';
 import { MlflowClient, type MlflowRun } from '../../src/tracking/mlflow-client.ts';
-import type { RunEvent } from '../../src/exec/events.ts';
+import type { RunEvent } from '../../src/records/events.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const why = mlflowUnavailable();

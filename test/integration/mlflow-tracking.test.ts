@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMlflow, mlflowUnavailable, type MlflowServer } from '../helpers/mlflow.ts';
+import { countingProxy } from '../helpers/counting-proxy.ts';
 import { writeSampleRun } from '../../src/report/sample-run.ts';
 import { createTracker } from '../../src/tracking/index.ts';
 import { syncRun } from '../../src/tracking/sync.ts';
 import { MlflowClient, type MlflowRun } from '../../src/tracking/mlflow-client.ts';
-import type { RunEvent } from '../../src/exec/events.ts';
+import type { RunEvent } from '../../src/records/events.ts';
 
 const why = mlflowUnavailable();
 if (why) console.log(`# skipping MLflow integration tests: ${why}`);
@@ -34,7 +35,7 @@ after(async () => {
 const tag = (r: MlflowRun, k: string) => r.data.tags?.find((t) => t.key === k)?.value;
 
 async function feed(events: RunEvent[], runDir: string, spec: unknown, runId: string, opts: { stopAfter?: number; onStop?: () => Promise<void> } = {}) {
-  const tracker = createTracker({ spec, runDir, runId, retryAfterMs: 600_000, log: () => {} });
+  const tracker = createTracker({ spec, runDir, runId, retryAfterMs: 600_000, log: () => {}, out: null, waitMs: 600_000 });
   for (const [i, e] of events.entries()) {
     await tracker.onEvent(e);
     if (i === opts.stopAfter) {
@@ -97,8 +98,17 @@ test('parent run, one child per executed stage, per-epoch history, reused childr
   const expected = readFileSync(join(root, 'cache/train', tag(train, 'milflow.cache_key')!, 'epochs.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[4]));
   assert.deepEqual(hist.map((m) => m.value), expected);
   assert.equal(train.data.params?.find((p) => p.key === 'train.max_epochs')?.value, '5');
-  const arts = await client.listArtifacts(train.info.run_id);
-  assert.ok(arts.some((a) => a.path === 'model.safetensors'), 'checkpoint uploaded');
+  // The checkpoint is an MLflow 3 logged model: safetensors + config + MLmodel, output of the train run.
+  const st1 = JSON.parse(readFileSync(join(run1.runDir, 'tracking-state.json'), 'utf8'));
+  const modelId = st1.stages['train/clam_sb/frac=0.5/fold=1'].model;
+  assert.match(modelId, /^m-/);
+  const model = await client.getLoggedModel(modelId);
+  assert.equal(model.info.status, 'LOGGED_MODEL_READY');
+  assert.equal(model.info.source_run_id, train.info.run_id);
+  assert.deepEqual((await client.listProxyArtifacts(model.info.artifact_uri)).map((f) => f.path).sort(), ['MLmodel', 'config.json', 'model.safetensors']);
+  assert.ok((await client.listArtifacts(train.info.run_id)).some((a) => a.path === 'epochs.csv'));
+  // Experiment opens in MLflow's training view.
+  assert.equal((await client.getExperiment(exp.experiment_id)).tags?.find((t) => t.key === 'mlflow.experimentKind')?.value, 'custom_model_development');
   const ev = children.find((c) => tag(c, 'milflow.kind') === 'evaluate')!;
   assert.ok((await client.listArtifacts(ev.info.run_id)).some((a) => a.path === 'predictions.csv'), 'predictions uploaded');
 
@@ -159,4 +169,32 @@ test('lost state: sync finds runs by tag and tops up metric histories without du
   assert.equal(r.runsCreated, 0);
   assert.equal(r.metricsLogged, 0);
   assert.deepEqual(await snapshot('lost-state'), ref);
+});
+
+test('REST calls grow with stages, not stages²: a 74-stage cached rerun costs ≤ 3 requests per stage; a second sync costs none', { skip: why }, async () => {
+  const root = join(tmp, 'count');
+  const proxy = await countingProxy(server.uri);
+  try {
+    const spec = { name: 'count', tracking: { mlflow: { uri: proxy.uri } }, models: [{ name: 'clam_sb', type: 'clam_sb' }, { name: 'mil', type: 'mil' }] };
+    const big = { models: ['clam_sb', 'mil'], fracs: [1, 0.5, 0.25], folds: 5, epochs: 20, slides: 30 };
+    const run1 = writeSampleRun({ root, experiment: 'count', runId: 'r1', ...big });
+    await feed(run1.events, run1.runDir, spec, 'r1');
+    const first = proxy.total();
+    const run2 = writeSampleRun({ root, experiment: 'count', runId: 'r2', ...big, cachedFrom: 'r1' });
+    assert.ok(run2.stageIds.length >= 70, `${run2.stageIds.length} stages`);
+    proxy.reset();
+    await feed(run2.events, run2.runDir, spec, 'r2');
+    const cached = proxy.total();
+    console.log(`# ${run1.stageIds.length}-stage run: ${first} requests executed, ${cached} requests all cached: ${JSON.stringify(Object.fromEntries(proxy.counts))}`);
+    assert.ok(cached <= 3 * run2.stageIds.length + 10, `${cached} requests for ${run2.stageIds.length} cached stages`);
+    assert.ok(!proxy.counts.has('POST /api/2.0/mlflow/runs/search'), 'producers resolved from the producer run\'s state, no search');
+    // Executed: per-epoch metrics in a handful of log-batches, not one per point.
+    assert.ok(first <= 10 * run1.stageIds.length, `${first} requests for ${run1.stageIds.length} executed stages`);
+    proxy.reset();
+    const again = await syncRun(run2.runDir, { uri: proxy.uri, force: true });
+    assert.equal(again.runsCreated + again.metricsLogged + again.paramsLogged, 0);
+    assert.ok(proxy.total() <= 1, `a forced sync of a synced run: ${proxy.total()} requests`);
+  } finally {
+    await proxy.close();
+  }
 });

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSlurm, releaseSlurm, skipReason } from '../helpers/slurm.ts';
 import { scontrolJob, squeueState } from '../../src/exec/slurm-cli.ts';
-import type { StageDecl } from '../../src/stages/types.ts';
+import type { StageDecl } from '../../src/types/stage.ts';
 import type { Resources } from '../../src/spec/types.gen.ts';
-import type { RunEvent } from '../../src/exec/events.ts';
+import type { RunEvent } from '../../src/records/events.ts';
 
 const h = ensureSlurm();
 const skip = skipReason(h);
@@ -53,7 +53,7 @@ async function load() {
   const { registerStageKind } = await import('../../src/stages/registry.ts');
   await registerStageKind(probe);
   const { planDecls } = await import('../../src/dag/plan.ts');
-  const { executePlan } = await import('../../src/exec/local.ts');
+  const { executePlan } = await import('../../src/exec/orchestrator.ts');
   const { CacheStore } = await import('../../src/cache/store.ts');
   return { planDecls, executePlan, CacheStore };
 }

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import sharp from 'sharp';
 import { Slide, openslideUnavailable } from '../../src/wsi/openslide.ts';
-import { segmentStep, patchStep, extractStep } from '../../src/wsi/steps.ts';
+import { segmentStep, patchStep, extractStep } from '../../src/stages/wsi-steps.ts';
 import { PRESETS } from '../../src/wsi/presets.ts';
 import { expandWsiDataset } from '../../src/dag/wsi.ts';
 import { tinyEncoder } from '../../src/features/onnx-writer.ts';
 import { readBag } from '../../src/io/h5.ts';
 import { planDecls } from '../../src/dag/plan.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 
 const CMU = '/work/shared/data/wsi/CMU-1-Small-Region.svs';
 const noLib = openslideUnavailable();

@@ -81,7 +81,7 @@ test('presets in source equal the CLAM preset CSVs', { skip: !existsSync(PRESET_
 
 test('mask picture: the green contour band overlaps CLAM\'s mask picture (IoU ≥ 0.85 at the fixture size)', { skip: !shared }, async () => {
   const sharp = (await import('sharp')).default;
-  const { segmentStep } = await import('../../src/wsi/steps.ts');
+  const { segmentStep } = await import('../../src/stages/wsi-steps.ts');
   const dir = mkdtempSync(join(tmpdir(), 'milflow-wsi-mask-'));
   try {
     const st = await segmentStep(SLIDE, { slide_id: 'cmu', seg: PRESETS.bwh_biopsy.seg, line_thickness: PRESETS.bwh_biopsy.vis.line_thickness }, dir);

@@ -7,7 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CacheStore } from '../../src/cache/store.ts';
 import { cleanTemps } from '../../src/cache/leftovers.ts';
-import { sha256File } from '../../src/dag/keys.ts';
+import { sha256File } from '../../src/cache/digest.ts';
 
 const KEY = 'a'.repeat(64);
 const meta = (key = KEY) => ({

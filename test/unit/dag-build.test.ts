@@ -6,7 +6,7 @@ import { parseSpec } from '../../src/spec/load.ts';
 import { canonicalJson } from '../../src/spec/canonical.ts';
 import { buildDag } from '../../src/dag/build.ts';
 import type { LoadedSpec } from '../../src/spec/resolved.ts';
-import type { StageDecl } from '../../src/stages/types.ts';
+import type { StageDecl } from '../../src/types/stage.ts';
 
 const base = (extra = '', models = '  - { name: clam_sb, type: clam_sb }\n  - { name: mil, type: mil }\n') => `name: t
 dataset:
@@ -38,7 +38,7 @@ const get = (ds: StageDecl[], id: string) => {
 
 test('expands dataset, splits, train, evaluate (test + cohort), aggregate, ensemble, compare, report', async () => {
   const ds = await buildDag(load(base()));
-  assert.deepEqual(byKind(ds), { dataset: 2, splits: 2, train: 12, evaluate: 24, aggregate: 8, ensemble: 4, compare: 4, report: 1 });
+  assert.deepEqual(byKind(ds), { dataset: 2, splits: 2, train: 12, evaluate: 24, aggregate: 8, ensemble: 4, compare: 4, overlap: 1, report: 1 });
   // Dependency order: every input is declared before its reader.
   const seen = new Set<string>();
   for (const d of ds) {
@@ -55,7 +55,8 @@ test('expands dataset, splits, train, evaluate (test + cohort), aggregate, ensem
   assert.equal(p.train.lr, 0.0002);
   assert.equal((get(ds, 'train/mil/frac=1/fold=0').params as any).model.B, undefined, 'B does not change a MIL model');
   assert.deepEqual(get(ds, 'evaluate/mil/frac=1/fold=1/cohort=test').inputs, { model: 'train/mil/frac=1/fold=1', dataset: 'dataset', splits: 'splits/frac=1' });
-  assert.deepEqual(get(ds, 'evaluate/mil/frac=1/fold=1/cohort=ext').inputs, { model: 'train/mil/frac=1/fold=1', dataset: 'dataset/cohort=ext' });
+  assert.deepEqual(get(ds, 'evaluate/mil/frac=1/fold=1/cohort=ext').inputs, { model: 'train/mil/frac=1/fold=1', dataset: 'dataset/cohort=ext', overlap: 'overlap/cohort=ext' });
+  assert.deepEqual(get(ds, 'overlap/cohort=ext').inputs, { train: 'dataset', cohort: 'dataset/cohort=ext' });
   assert.deepEqual(Object.keys(get(ds, 'aggregate/clam_sb/frac=1/cohort=test').inputs), ['fold0', 'fold1', 'fold2']);
   assert.equal(ds.some((d) => d.id === 'ensemble/clam_sb/frac=1/cohort=test'), false, 'no ensemble on the internal test sets');
   const cmp = get(ds, 'compare/clam_sb-vs-mil/frac=0.5/cohort=ext');
@@ -63,7 +64,7 @@ test('expands dataset, splits, train, evaluate (test + cohort), aggregate, ensem
   assert.equal(cmp.inputs.b_fold2, 'evaluate/mil/frac=0.5/fold=2/cohort=ext');
   assert.equal(get(ds, 'compare/clam_sb-vs-mil/frac=1/cohort=test').inputs.a_ensemble, undefined);
   const report = get(ds, 'report');
-  assert.equal(Object.keys(report.inputs).length, 12 + 24 + 8 + 4 + 4);
+  assert.equal(Object.keys(report.inputs).length, 12 + 24 + 8 + 4 + 4 + 1); // + the cohort's overlap guard (its warning)
   assert.deepEqual(get(ds, 'train/mil/frac=1/fold=0').labels, { model: 'mil', model_type: 'mil', frac: 1, fold: 0 });
 });
 

@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSpec, loadSpec } from '../../src/spec/load.ts';
 import { buildDag } from '../../src/dag/build.ts';
-import { DigestMemo, computeKeys } from '../../src/dag/keys.ts';
+import { DigestMemo } from '../../src/cache/digest.ts';
+import { computeKeys } from '../../src/dag/keys.ts';
 import { globMatcher, paramsDiff, planDecls, type Plan } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { updateIdentities, type IdentityRecord } from '../../src/exec/records.ts';
-import { executePlan } from '../../src/exec/local.ts';
+import { updateIdentities, type IdentityRecord } from '../../src/records/journal.ts';
+import { executePlan } from '../../src/exec/orchestrator.ts';
 import type { LoadedSpec } from '../../src/spec/resolved.ts';
 import { writePaperGrid } from '../../scripts/bench-plan.ts';
 

@@ -10,7 +10,7 @@ import { parseSpec } from '../../src/spec/load.ts';
 import { buildDag } from '../../src/dag/build.ts';
 import { hashProgress, planDecls, type Plan } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { updateIdentities, type IdentityRecord } from '../../src/exec/records.ts';
+import { updateIdentities, type IdentityRecord } from '../../src/records/journal.ts';
 import type { LoadedSpec } from '../../src/spec/resolved.ts';
 
 const SPEC = `name: ident

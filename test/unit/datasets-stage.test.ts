@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, existsSync, readdirSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import stage, { type DatasetParams } from '../../src/stages/dataset.ts';
-import type { StageContext } from '../../src/stages/types.ts';
+import type { StageContext } from '../../src/types/stage.ts';
 import { readBag, writeBag } from '../../src/io/h5.ts';
 import { parseCsv } from '../../src/datasets/csv.ts';
 

@@ -7,7 +7,7 @@ import stage from '../../src/stages/splits.ts';
 import { generateSplits } from '../../src/splits/generate.ts';
 import { leakageReport, assertNoLeakage } from '../../src/splits/leakage.ts';
 import { readSplitsCsv } from '../../src/splits/files.ts';
-import type { StageContext } from '../../src/stages/types.ts';
+import type { StageContext } from '../../src/types/stage.ts';
 import type { SlideRow } from '../../src/splits/types.ts';
 
 function dataset(nCases: number, nClasses: number): SlideRow[] {

@@ -43,6 +43,6 @@ test('no other source file keeps a table of kinds by version, placement or repor
 });
 
 test('report roles: the report stage takes model-level stages, `milflow report` also heatmaps', () => {
-  assert.deepEqual([...reportedKinds('stage')].sort(), ['aggregate', 'compare', 'ensemble', 'evaluate', 'train']);
-  assert.deepEqual([...reportedKinds('run')].sort(), ['aggregate', 'compare', 'ensemble', 'evaluate', 'heatmap', 'train']);
+  assert.deepEqual([...reportedKinds('stage')].sort(), ['aggregate', 'compare', 'ensemble', 'evaluate', 'overlap', 'train']);
+  assert.deepEqual([...reportedKinds('run')].sort(), ['aggregate', 'compare', 'ensemble', 'evaluate', 'heatmap', 'overlap', 'train']);
 });

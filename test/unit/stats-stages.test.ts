@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { StageContext, StageInput } from '../../src/stages/types.ts';
+import type { StageContext, StageInput } from '../../src/types/stage.ts';
 import splitsStage from '../../src/stages/splits.ts';
 import evaluateStage from '../../src/stages/evaluate.ts';
 import aggregateStage from '../../src/stages/aggregate.ts';

@@ -116,3 +116,72 @@ test('no tracking URI: the tracker is a no-op', async () => {
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('credentials in the URI (or MLFLOW_TRACKING_USERNAME/PASSWORD) become a basic auth header and are never shown', async () => {
+  const seen: (string | undefined)[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    const ok = req.headers.authorization === 'Basic ' + Buffer.from('alice:s3cr#t').toString('base64');
+    res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(ok ? { experiment_id: '3' } : { error_code: 'UNAUTHENTICATED', message: 'nope' }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const c = new MlflowClient(`http://alice:s3cr%23t@127.0.0.1:${port}`, { env: {} });
+    assert.equal(c.base, `http://127.0.0.1:${port}`);
+    assert.equal(await c.createExperiment('x'), '3');
+    const e = new MlflowClient(`http://127.0.0.1:${port}`, { env: { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 's3cr#t' } });
+    assert.equal(await e.createExperiment('x'), '3');
+    const bad = new MlflowClient(`http://alice:wrong@127.0.0.1:${port}`, { env: {} });
+    await assert.rejects(bad.createExperiment('x'), (err: unknown) => err instanceof MlflowApiError && err.status === 401 && !/wrong/.test(err.message) && /MLFLOW_TRACKING_USERNAME/.test(err.message));
+    assert.equal(seen.length, 3);
+  } finally {
+    server.close();
+  }
+});
+
+test('a password in the tracking URI is not printed nor stored (state, spec snapshot, logs)', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'milflow-trk-'));
+  try {
+    const port = await freePort();
+    const run = writeSampleRun({ root: tmp, runId: 'r8', models: ['clam_sb'], fracs: [1], folds: 2, epochs: 2, slides: 12 });
+    const logs: string[] = [];
+    const uri = `http://bob:hunter2@127.0.0.1:${port}`;
+    const tracker = createTracker({ spec: { name: 'x', tracking: { mlflow: { uri } } }, runDir: run.runDir, runId: 'r8', log: (m) => logs.push(m), out: null, env: {} });
+    for (const e of run.events) await tracker.onEvent(e);
+    await tracker.close();
+    const stored = readFileSync(join(run.runDir, 'tracking-state.json'), 'utf8') + readFileSync(join(run.runDir, 'tracking-spec.json'), 'utf8') + logs.join('\n');
+    assert.ok(logs.length > 0);
+    assert.doesNotMatch(stored, /hunter2/);
+    assert.match(stored, new RegExp(`127\\.0\\.0\\.1:${port}`));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a server that accepts connections and never answers costs seconds, once', async () => {
+  const sockets: import('node:net').Socket[] = [];
+  const hung = (await import('node:net')).createServer((s) => sockets.push(s)); // accept, never answer
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  const port = (hung.address() as { port: number }).port;
+  const tmp = mkdtempSync(join(tmpdir(), 'milflow-trk-'));
+  try {
+    const c = new MlflowClient(`http://127.0.0.1:${port}`, { retries: 2, backoffMs: 10, timeoutMs: 300 });
+    const t1 = Date.now();
+    await assert.rejects(c.getExperimentByName('x'), (e: unknown) => e instanceof MlflowUnavailableError && /timed out/.test(e.message));
+    assert.ok(Date.now() - t1 < 2000, `bounded by the response timeout (${Date.now() - t1} ms)`);
+    const run = writeSampleRun({ root: tmp, runId: 'r7', models: ['clam_sb'], fracs: [1], folds: 2, epochs: 3, slides: 12 });
+    const tracker = createTracker({ spec: { name: 'x', tracking: { mlflow: { uri: `http://127.0.0.1:${port}` } } }, runDir: run.runDir, runId: 'r7', log: () => {}, out: null });
+    const t0 = Date.now();
+    for (const e of run.events) await tracker.onEvent(e);
+    await tracker.close();
+    const took = Date.now() - t0;
+    assert.ok(took < 8000, `a hung server costs seconds (${took} ms)`);
+    assert.equal(JSON.parse(readFileSync(join(run.runDir, 'tracking-state.json'), 'utf8')).pending, true);
+  } finally {
+    for (const s of sockets) s.destroy();
+    hung.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -12,7 +12,7 @@ import { computeStandardize } from '../../src/train/data.ts';
 import { writeBag } from '../../src/io/h5.ts';
 import { loadModel } from '../../src/models/index.ts';
 import trainStage from '../../src/stages/train.ts';
-import type { StageContext } from '../../src/stages/types.ts';
+import type { StageContext } from '../../src/types/stage.ts';
 
 /** Bags whose positive slides contain a few instances shifted along one direction. */
 function synthBags(count: number, E: number, seed: number): TrainBag[] {

@@ -3,12 +3,12 @@
 // naming the slide) instead of throwing, so one bad slide never stops the others.
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Slide } from './openslide.ts';
-import { segmentTissue, type Segmentation } from './segment.ts';
-import { patchTissue, type PatchParams } from './patch.ts';
-import { writeCoordsH5, readCoordsH5 } from './coords-h5.ts';
-import { thumbnail, maskPicture, stitchedPreview } from './render.ts';
-import type { SegParams } from './presets.ts';
+import { Slide } from '../wsi/openslide.ts';
+import { segmentTissue, type Segmentation } from '../wsi/segment.ts';
+import { patchTissue, type PatchParams } from '../wsi/patch.ts';
+import { writeCoordsH5, readCoordsH5 } from '../wsi/coords-h5.ts';
+import { thumbnail, maskPicture, stitchedPreview } from '../wsi/render.ts';
+import type { SegParams } from '../wsi/presets.ts';
 import { writeBag } from '../io/h5.ts';
 import { extractFeatures, type EncoderSpec, type Encoder } from '../features/extract.ts';
 

@@ -1,27 +1,27 @@
-// Local executor: runs a plan over device slots. Light stages run in this process; heavy ones in
-// worker processes (src/stages/worker.ts, one per device slot, reused: src/exec/pool.ts) pinned
-// to their slot, or as Slurm jobs with resources.executor: slurm (src/exec/slurm.ts). Every stage takes the cache
-// lock for its key, writes into a temp dir and publishes atomically, so a crash, a Ctrl-C or a
-// concurrent `milflow run` can never leave a partial entry or compute one twice.
+// The orchestrator: runs a plan. It owns what is the same on every executor: the cache (a lock
+// per key, a temp dir published atomically, so a crash, a Ctrl-C or a concurrent `milflow run`
+// never leaves a partial entry or computes one twice), retries, --keep-going, interruption, and
+// the run journal (src/records/: events, record, identities). Where a stage runs is a Runner's
+// business (./runner.ts): light stages in this process, heavy ones on the runner of
+// resources.executor (a local worker pool, Slurm).
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import type { Experiment, Resources } from '../spec/types.gen.ts';
-import type { DeviceSlot, StageInput, StageResult } from '../stages/types.ts';
+import type { DeviceSlot, StageInput, StageResult } from '../types/stage.ts';
 import { CacheStore, lockStaleMs } from '../cache/store.ts';
 import { cleanLeftovers } from '../cache/leftovers.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
-import type { RunEvent, StageStatus } from './events.ts';
+import type { RunEvent, StageStatus } from '../records/events.ts';
 import { resolveSlots } from './devices.ts';
-import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
-import { extraKindModules, isRegistered, kindInfo, loadKind } from '../stages/registry.ts';
+import type { StageJob, WorkerMessage } from './harness.ts';
+import { extraKindModules, isRegistered, kindInfo } from '../stages/registry.ts';
 import { Progress } from './progress.ts';
-import { WorkerPool } from './pool.ts';
-import { RunRecorder, experimentDir, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from './records.ts';
+import { inProcessRunner } from './in-process.ts';
+import { RUNNERS } from './runner.ts';
+import { RunRecorder, experimentDir, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from '../records/journal.ts';
 
 export const MILFLOW_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
-const TRACKING = new URL('../tracking/index.ts', import.meta.url);
 
 export interface RunOptions {
   plan: Plan;
@@ -65,11 +65,11 @@ class Interrupted extends Error {
 }
 
 async function openTracker(spec: RunOptions['spec'], runDir: string, runId: string, warn: (m: string) => void) {
-  if (!spec || !existsSync(fileURLToPath(TRACKING))) return null;
+  if (!spec) return null;
   try {
-    const mod = await import(TRACKING.href);
-    if (typeof mod.createTracker !== 'function') return null;
-    return (await mod.createTracker({ spec: spec.spec, runDir, runId })) as { onEvent(e: RunEvent): Promise<void>; close(): Promise<void> } | null;
+    // Lazily: runs without tracking never load the MLflow client.
+    const { createTracker } = await import('../tracking/index.ts');
+    return await createTracker({ spec: spec.spec, runDir, runId });
   } catch (err: any) {
     warn(`tracking disabled: ${err?.message ?? err}`);
     return null;
@@ -148,16 +148,12 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   if (opts.handleSigint) { process.on('SIGINT', onSigint); process.on('SIGTERM', onSigint); }
   opts.signal?.addEventListener('abort', interrupt, { once: true });
 
-  // resources.executor: slurm — heavy stages become sbatch jobs (src/exec/slurm.ts); Slurm queues them.
-  const slurm = opts.resources?.executor === 'slurm'
-    ? await (await import('./slurm.ts')).slurmExecutor(opts.resources, rec.dir, abort.signal, { jobs: opts.jobs })
-    : undefined;
-  const heavyQ = new PQueue({ concurrency: slurm ? slurm.concurrency : slotPlan.slots.length });
-  // Light stages are short and mostly I/O; two at a time keep the event loop responsive.
-  const lightQ = new PQueue({ concurrency: 2 });
-  const freeSlots = [...slotPlan.slots];
-  const pool = new WorkerPool({ sharedGpu: slotPlan.sharedGpu, signal: abort.signal, reuse: process.env.MILFLOW_WORKER_REUSE !== '0' });
-  const lightDevice: DeviceSlot = { kind: 'cpu', index: 0, threads: slotPlan.cores };
+  // Heavy stages go to the runner resources.executor names (./runner.ts), light ones stay here.
+  const resources = opts.resources ?? {};
+  const heavyRunner = await RUNNERS[resources.executor ?? 'local']({ resources, runDir: rec.dir, signal: abort.signal, jobs: opts.jobs, slots: slotPlan });
+  const lightRunner = inProcessRunner({ signal: abort.signal, cores: slotPlan.cores });
+  const heavyQ = new PQueue({ concurrency: heavyRunner.concurrency });
+  const lightQ = new PQueue({ concurrency: lightRunner.concurrency });
   const temps = new Set<string>();
   const byId = new Map(plan.stages.map((s) => [s.id, s]));
   const results = new Map<string, Promise<Outcome>>();
@@ -225,11 +221,6 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     return out;
   };
 
-  const runInProcess = async (s: PlannedStage, job: StageJob, log: (m: string) => void, onMsg: (m: WorkerMessage) => void) => {
-    const kind = await loadKind(s.kind);
-    return runJob(kind, job, abort.signal, (m) => { if (m.t === 'log') log(m.message); else onMsg(m); });
-  };
-
   const execute = async (s: PlannedStage, heavy: boolean, version: string, recompute = false): Promise<Outcome> => {
     if (stopping && !recompute) return { status: 'skipped', seconds: 0, detail: interrupted ? 'interrupted' : 'not started: the run stopped after a failure' };
     const forced = s.reason === 'forced';
@@ -251,11 +242,12 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
         emit({ type: 'stage-metric', time: m.time ? new Date(m.time).toISOString() : now(), id: s.id, name: m.name, value: m.value, step: m.step });
       }
     };
+    const runner = heavy ? heavyRunner : lightRunner;
     let slot: DeviceSlot | undefined;
     try {
       if (!forced && intactOrQuarantine(s)) return cachedOutcome(s);
       const inputs = inputsOf(s);
-      slot = heavy ? (slurm ? slurm.device : freeSlots.shift()!) : lightDevice;
+      slot = runner.claim();
       let lastError = '';
       for (let attempt = 1; attempt <= retries + 1; attempt++) {
         if (abort.signal.aborted) throw new Interrupted();
@@ -272,17 +264,14 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
           modules: extraKindModules(),
         };
         try {
-          const result = !heavy ? await runInProcess(s, job, log, onMsg)
-            : slurm ? await slurm.run(job, attempt, log, onMsg)
-            : await pool.run(slot, job, log, onMsg);
+          const result = await runner.run(job, attempt, log, onMsg);
           if (abort.signal.aborted) throw new Interrupted();
           const finished = now();
           const seconds = (performance.now() - t) / 1000;
           const pub = await store.publishAsync(tmp, {
             kind: s.kind, id: s.id, key: s.key, version, params: s.params, inputs: s.inputs, metrics: result.metrics ?? {},
             summary: result.summary, engine: result.engine, timings: { started: startedAt, finished, seconds: round(seconds) },
-            // A Slurm job reports the compute node it ran on.
-            host: (result as { slurm?: { host?: string } }).slurm?.host ?? thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
+            host: result.host ?? thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
           }, { replace: forced });
           temps.delete(tmp);
           // Only if our lock was taken over (a holder on another host judged stale): the first entry stays.
@@ -300,7 +289,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
       }
       return { status: 'failed', seconds: 0, error: lastError };
     } finally {
-      if (heavy && slot && !slurm) freeSlots.push(slot);
+      if (slot) runner.release(slot);
       await release();
     }
   };
@@ -342,7 +331,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   for (const s of plan.stages) results.set(s.id, schedule(s));
   await Promise.all(results.values());
 
-  await pool.close();
+  await heavyRunner.close();
   for (const t of temps) store.dropTemp(t);
   if (opts.handleSigint) { process.off('SIGINT', onSigint); process.off('SIGTERM', onSigint); }
   const c = counts();

@@ -6,9 +6,10 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renam
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import type { DeviceSlot, Json } from '../stages/types.ts';
-import type { InputRef } from '../dag/types.ts';
+import type { DeviceSlot, Json } from '../types/stage.ts';
+import type { InputRef } from '../types/stage.ts';
 import type { RunEvent, StageStatus } from './events.ts';
+
 
 export interface IdentityRecord {
   key: string;
@@ -100,17 +101,6 @@ export function readRecord(runDir: string): RunRecord {
   return JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8'));
 }
 
-export function readEvents(runDir: string): RunEvent[] {
-  let text: string;
-  try { text = readFileSync(join(runDir, 'events.jsonl'), 'utf8'); } catch { return []; }
-  const out: RunEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try { out.push(JSON.parse(line)); } catch { /* a torn last line after a crash */ }
-  }
-  return out;
-}
-
 /** Writes one run's directory. */
 export class RunRecorder {
   readonly dir: string;
@@ -121,7 +111,8 @@ export class RunRecorder {
     this.eventsPath = join(this.dir, 'events.jsonl');
   }
   writeSpec(text: string): void {
-    writeFileSync(join(this.dir, 'spec.yaml'), text);
+    // A tracking URI may carry a password (http://user:pass@host): never stored in the run.
+    writeFileSync(join(this.dir, 'spec.yaml'), text.replace(/\b(https?:\/\/)[^/@\s'"]*@/g, '$1'));
   }
   event(e: RunEvent): void {
     appendFileSync(this.eventsPath, JSON.stringify(e) + '\n');

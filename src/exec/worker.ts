@@ -1,14 +1,14 @@
-// Worker process for heavy stages: `node --import tsx src/stages/worker.ts`, started by the
+// Worker process for heavy stages: `node --import tsx src/exec/worker.ts`, started by the
 // local executor (src/exec/pool.ts) with an IPC channel, one per device slot. Receives StageJobs
 // one at a time, runs each, and reports log/progress/metric lines and the result (or the error)
 // as IPC messages. After a failed stage it exits, so the next stage starts from a clean process.
-import { loadKind, registerStageKind } from './registry.ts';
-import { runJob, type StageJob, type WorkerMessage } from '../exec/harness.ts';
+import { loadKind, registerStageKind } from '../stages/registry.ts';
+import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
 
 const send = (m: WorkerMessage) => new Promise<void>((res) => (process.send ? process.send(m, undefined, {}, () => res()) : res()));
 
 if (!process.send) {
-  console.error('src/stages/worker.ts is started by `milflow run` (it needs an IPC channel)');
+  console.error('src/exec/worker.ts is started by `milflow run` (it needs an IPC channel)');
   process.exit(2);
 }
 

@@ -78,13 +78,23 @@ export interface StageKind<P = any> {
   heavy?: boolean;
 }
 
+/** An input of a stage as the key saw it: upstream stage (id + key) or external (path + digest). */
+export interface InputRef {
+  id?: string;
+  key?: string;
+  path?: string;
+  digest: string;
+  /** External directory digested by its listed files only: relative path → sha256. */
+  files?: Record<string, string>;
+}
+
 export interface Manifest {
   kind: string;
   id: string;
   key: string;
   version: string;
   params: Json;
-  inputs: Record<string, { id?: string; key?: string; path?: string; digest: string; files?: Record<string, string> }>;
+  inputs: Record<string, InputRef>;
   /** Relative path → sha256 of every output file. */
   files: Record<string, string>;
   metrics: Record<string, number>;

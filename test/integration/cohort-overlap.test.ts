@@ -1,0 +1,81 @@
+// Leakage guard between the training data and independent cohorts: a cohort sharing a slide_id,
+// a case_id or an identical feature file is an error naming them; allow_overlap: true runs it
+// anyway and the report carries the warning.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
+const D = fileURLToPath(new URL('../fixtures/pt/clam_pt', import.meta.url));
+
+function milflow(cwd: string, ...args: string[]) {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const spec = (cohorts: string) => `name: overlap
+dataset:
+  clam: { csv: ${D}/dataset.csv, features_dir: ${D}/features }
+task:
+  classes: [normal, tumor]
+splits: { folds: 2, val_frac: 0.2, test_frac: 0.2 }
+models:
+  - { name: clam_sb, type: clam_sb }
+evaluate:
+  cohorts:
+${cohorts}
+`;
+
+test('a cohort that is the training CSV, or shares a case or a feature file, is an error naming them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'overlap-'));
+  try {
+    // "External" cohort: new slide and case ids, but slide_03's features copied under a new name,
+    // and one case id shared.
+    mkdirSync(join(dir, 'ext/pt_files'), { recursive: true });
+    copyFileSync(join(D, 'features/pt_files/slide_03.pt'), join(dir, 'ext/pt_files/ext_a.pt'));
+    copyFileSync(join(D, 'features/pt_files/slide_08.pt'), join(dir, 'ext/pt_files/ext_b.pt'));
+    // Another file of the same size as a training file but different bytes: not flagged.
+    const other = readFileSync(join(D, 'features/pt_files/slide_04.pt'));
+    other[other.length - 30] ^= 0xff;
+    writeFileSync(join(dir, 'ext/pt_files/ext_c.pt'), other);
+    writeFileSync(join(dir, 'ext.csv'), 'case_id,slide_id,label\nx1,ext_a,tumor\ncase_01,ext_b,normal\nx3,ext_c,normal\n');
+    writeFileSync(join(dir, 'same.yaml'), spec(`    - name: ext\n      dataset: { clam: { csv: ${D}/dataset.csv, features_dir: ${D}/features } }`));
+    writeFileSync(join(dir, 'ext.yaml'), spec(`    - name: ext\n      dataset: { clam: { csv: ext.csv, features_dir: ext } }`));
+
+    const same = milflow(dir, 'run', 'same.yaml', '--target', 'overlap/**', '--no-report');
+    assert.equal(same.code, 1, same.out + same.err);
+    assert.match(same.err, /cohort 'ext' is not independent of the training data: 10 slide_id\(s\) also in the training dataset: slide_00, slide_01/);
+    assert.match(same.err, /case_id\(s\) also in the training dataset/);
+    assert.match(same.err, /allow_overlap: true/);
+
+    const ext = milflow(dir, 'run', 'ext.yaml', '--target', 'overlap/**', '--no-report');
+    assert.equal(ext.code, 1, ext.out + ext.err);
+    assert.match(ext.err, /1 case_id\(s\) also in the training dataset: case_01/);
+    assert.match(ext.err, /2 feature file\(s\) identical to training files: ext_a = training slide_03, ext_b = training slide_08/);
+    assert.doesNotMatch(ext.err, /slide_id\(s\) also/);
+    assert.doesNotMatch(ext.err, /ext_c/);
+
+    // The cohort's evaluations depend on the guard.
+    const plan = JSON.parse(milflow(dir, 'plan', 'ext.yaml', '--json').out);
+    const ev = plan.stages.find((s: any) => s.id === 'evaluate/clam_sb/frac=1/fold=0/cohort=ext');
+    assert.equal(ev.inputs.overlap.id, 'overlap/cohort=ext');
+    assert.equal(plan.stages.find((s: any) => s.id === 'evaluate/clam_sb/frac=1/fold=0/cohort=test').inputs.overlap, undefined);
+
+    // allow_overlap: the stage succeeds, records the overlap, and the report warns.
+    writeFileSync(join(dir, 'allowed.yaml'), spec(`    - name: ext\n      allow_overlap: true\n      dataset: { clam: { csv: ext.csv, features_dir: ext } }`));
+    const ok = milflow(dir, 'run', 'allowed.yaml', '--target', 'overlap/**');
+    assert.equal(ok.code, 0, ok.out + ok.err);
+    const report = /report: (.*)/.exec(ok.out)![1].trim();
+    const html = readFileSync(join(dir, report), 'utf8');
+    assert.match(html, /<strong>Warning:<\/strong> Cohort &#39;ext&#39; is not independent|<strong>Warning:<\/strong> Cohort 'ext' is not independent/);
+    assert.match(readFileSync(join(dir, report.replace(/report\.html$/, 'report.md')), 'utf8'), /> \*\*Warning:\*\* Cohort 'ext' is not independent of the training data \(allow_overlap: true\): 1 case_id/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
