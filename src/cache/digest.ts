@@ -3,8 +3,9 @@
 // mtime, inode) in <cache>/.digests.json so that replanning over thousands of feature files
 // stats them instead of reading them.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.ts';
 
 interface MemoEntry { size: number; mtimeMs: number; ino: number; digest: string }
 
@@ -66,10 +67,7 @@ export class DigestMemo {
 
   save(): void {
     if (!this.file || !this.dirty) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.entries));
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(this.entries));
     this.dirty = false;
   }
 }

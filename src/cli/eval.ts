@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseCsv } from '../datasets/csv.ts';
 import type { ModelType } from '../models/config.ts';
+import { UsageError } from '../errors.ts';
 
-const usage = (msg: string) => Object.assign(new Error(msg), { exitCode: 2 });
 
 export function register(program: Command): void {
   program
@@ -28,24 +28,24 @@ export function register(program: Command): void {
       const { evalCheckpoints, findFoldCheckpoints } = await import('../eval/checkpoints.ts');
       const { readClamDataset } = await import('../datasets/clam.ts');
       const split = o.split as string;
-      if (!['all', 'train', 'val', 'test'].includes(split)) throw usage(`--split must be all, train, val or test, not '${split}'`);
-      if (o.ci !== 'delong' && o.ci !== 'bootstrap') throw usage(`--ci must be delong or bootstrap, not '${o.ci}'`);
-      if (o.model && !['clam_sb', 'clam_mb', 'mil', 'mmil', 'abmil'].includes(o.model)) throw usage(`--model must be clam_sb, clam_mb, mil, mmil or abmil, not '${o.model}'`);
+      if (!['all', 'train', 'val', 'test'].includes(split)) throw new UsageError(`--split must be all, train, val or test, not '${split}'`);
+      if (o.ci !== 'delong' && o.ci !== 'bootstrap') throw new UsageError(`--ci must be delong or bootstrap, not '${o.ci}'`);
+      if (o.model && !['clam_sb', 'clam_mb', 'mil', 'mmil', 'abmil'].includes(o.model)) throw new UsageError(`--model must be clam_sb, clam_mb, mil, mmil or abmil, not '${o.model}'`);
       const labelMap: Record<string, string | null> = {};
       for (const pair of (o.labelMap ?? '').split(',').filter(Boolean)) {
         const [k, v] = pair.split('=');
-        if (!k || v === undefined) throw usage(`--label-map: '${pair}' is not label=class`);
+        if (!k || v === undefined) throw new UsageError(`--label-map: '${pair}' is not label=class`);
         labelMap[k.trim()] = v.trim() === 'null' ? null : v.trim();
       }
       const csv = resolve(o.csv!);
       const classes = o.classes ? o.classes.split(',').map((s) => s.trim()).filter(Boolean) : defaultClasses(csv, labelMap);
-      if (classes.length < 2) throw usage(`${csv}: need at least 2 classes (give --classes)`);
+      if (classes.length < 2) throw new UsageError(`${csv}: need at least 2 classes (give --classes)`);
       let checkpoints = findFoldCheckpoints(resolve(o.checkpoints!));
       if (o.folds) {
         const want = o.folds.split(',').map((s) => Number(s.trim()));
         const missing = want.filter((k) => !checkpoints.some((c) => c.fold === k));
-        if (want.some((k) => !Number.isInteger(k) || k < 0)) throw usage(`--folds must list fold numbers, not '${o.folds}'`);
-        if (missing.length) throw usage(`${o.checkpoints}: no checkpoint for fold(s) ${missing.join(', ')} (found ${checkpoints.map((c) => c.fold).join(', ')})`);
+        if (want.some((k) => !Number.isInteger(k) || k < 0)) throw new UsageError(`--folds must list fold numbers, not '${o.folds}'`);
+        if (missing.length) throw new UsageError(`${o.checkpoints}: no checkpoint for fold(s) ${missing.join(', ')} (found ${checkpoints.map((c) => c.fold).join(', ')})`);
         checkpoints = checkpoints.filter((c) => want.includes(c.fold));
       }
       const log = (line: string) => process.stderr.write(`eval: ${line}\n`);
@@ -74,8 +74,8 @@ function defaultClasses(csv: string, labelMap: Record<string, string | null>): s
 
 function readCsvRows(csv: string): { rows: string[] } {
   const t = parseCsv(readFileSync(csv, 'utf8'));
-  if (!t.length) throw usage(`${csv}: empty file`);
+  if (!t.length) throw new UsageError(`${csv}: empty file`);
   const li = t[0].fields.map((h) => h.trim()).indexOf('label');
-  if (li < 0) throw usage(`${csv}:${t[0].line}: no 'label' column`);
+  if (li < 0) throw new UsageError(`${csv}:${t[0].line}: no 'label' column`);
   return { rows: t.slice(1).map((r) => (r.fields[li] ?? '').trim()) };
 }

@@ -3,10 +3,11 @@
 // one bag" check, and with --steps 1 the reference's one-step parity fixture.
 import type { Command } from 'commander';
 import { addModelOptions, checkAgainst, overridesFrom, parseLabel } from '../models/cli-options.ts';
+import { UsageError } from '../errors.ts';
 
 const num = (name: string, v: string, min = 0) => {
   const x = Number(v);
-  if (!Number.isFinite(x) || x < min) throw Object.assign(new Error(`${name} must be a number ≥ ${min}, not '${v}'`), { exitCode: 2 });
+  if (!Number.isFinite(x) || x < min) throw new UsageError(`${name} must be a number ≥ ${min}, not '${v}'`);
   return x;
 };
 
@@ -28,15 +29,15 @@ export function register(program: Command): void {
       const { readBag } = await import('../io/h5.ts');
       const { Adam } = await import('../train/optim.ts');
       const { layout } = await import('../models/params.ts');
-      if (o.label === undefined) throw Object.assign(new Error('--label is required'), { exitCode: 2 });
+      if (o.label === undefined) throw new UsageError('--label is required');
       const ov = { ...overridesFrom(o), dropout: 0 } as Record<string, unknown>;
       if (o.c1 !== undefined) ov.c1 = num('--c1', o.c1);
       if (o.c2 !== undefined) ov.c2 = num('--c2', o.c2);
       if (o.instLoss !== undefined) {
-        if (!['svm', 'ce'].includes(o.instLoss)) throw Object.assign(new Error(`--inst-loss must be svm or ce`), { exitCode: 2 });
+        if (!['svm', 'ce'].includes(o.instLoss)) throw new UsageError(`--inst-loss must be svm or ce`);
         ov.inst_loss = o.instLoss;
       }
-      if (!['adam', 'adamw'].includes(o.optimizer)) throw Object.assign(new Error(`--optimizer must be adam or adamw`), { exitCode: 2 });
+      if (!['adam', 'adamw'].includes(o.optimizer)) throw new UsageError(`--optimizer must be adam or adamw`);
       const ck = await loadCheckpoint(o.weights, ov);
       checkAgainst(ck.config, o, o.weights);
       const bag = await readBag(o.bag);

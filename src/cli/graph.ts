@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { collect, planFromSpec } from '../dag/load.ts';
 import { OUT_OPTION } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
+import { UsageError } from '../errors.ts';
 
 export function register(program: Command): void {
   program
@@ -15,7 +16,7 @@ export function register(program: Command): void {
     .option(...OUT_OPTION)
     .action(async (specPath: string, o: { format: string; collapse?: boolean; target: string[]; out?: string }) => {
       if (o.format !== 'mermaid' && o.format !== 'dot') {
-        throw Object.assign(new Error(`--format must be mermaid or dot, not '${o.format}'`), { exitCode: 2 });
+        throw new UsageError(`--format must be mermaid or dot, not '${o.format}'`);
       }
       const { plan } = await planFromSpec(specPath, { target: o.target, out: o.out });
       process.stdout.write(renderGraph(plan.stages, o.format, !!o.collapse));

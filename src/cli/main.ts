@@ -3,6 +3,7 @@
 // the training engine or the WSI stack.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { exitCodeOf } from '../errors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 
@@ -39,5 +40,5 @@ async function main(argv: string[]) {
 
 main(process.argv).catch((err) => {
   console.error(`milflow: ${err?.message ?? err}`);
-  process.exit(typeof err?.exitCode === 'number' ? err.exitCode : 1);
+  process.exit(exitCodeOf(err));
 });

@@ -5,10 +5,11 @@ import type { Command } from 'commander';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
+import { UsageError } from '../errors.ts';
 
 const num = (name: string, int = false) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw Object.assign(new Error(`${name} must be a positive ${int ? 'integer' : 'number'}, not '${v}'`), { exitCode: 2 });
+  if (!Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw new UsageError(`${name} must be a positive ${int ? 'integer' : 'number'}, not '${v}'`);
   return n;
 };
 
@@ -43,7 +44,7 @@ export function register(program: Command): void {
         const i = kv.indexOf('=');
         const key = kv.slice(0, i);
         const known = ['seg_level', 'sthresh', 'mthresh', 'close', 'use_otsu', 'a_t', 'a_h', 'max_n_holes', 'keep_ids', 'exclude_ids', 'line_thickness'];
-        if (i <= 0 || !known.includes(key)) throw Object.assign(new Error(`--seg ${kv}: expected KEY=VALUE with KEY one of ${known.join(', ')}`), { exitCode: 2 });
+        if (i <= 0 || !known.includes(key)) throw new UsageError(`--seg ${kv}: expected KEY=VALUE with KEY one of ${known.join(', ')}`);
         preset = applyOverrides(preset, { [key]: kv.slice(i + 1) }, '--seg');
       }
       const out = resolve(o.out);
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       try {
         process.stderr.write(`${id}: segmenting (${o.preset})…\n`);
         const s = await segmentStep(slide, { slide_id: id, seg: preset.seg, line_thickness: preset.vis.line_thickness }, join(work, 'seg'), join(out, 'masks', `${id}.png`));
-        if (!s.ok) throw Object.assign(new Error(s.reason), { exitCode: 1 });
+        if (!s.ok) throw new Error(s.reason);
         const ms = s.ms as { segment: number; mask: number };
         process.stderr.write(`${id}: ${s.n_contours} tissue contour(s), ${s.n_holes} hole(s) in ${ms.segment} ms; mask ${join(o.out, 'masks', `${id}.png`)}\n`);
         const seg = JSON.parse(readFileSync(join(work, 'seg', 'segmentation.json'), 'utf8'));
@@ -61,7 +62,7 @@ export function register(program: Command): void {
           { slide_id: id, size: o.patchSize, step: o.step ?? o.patchSize, level: o.level, mpp: o.mpp, mpp_override: o.mppOverride, contour_fn: preset.patch.contour_fn, use_padding: preset.patch.use_padding },
           join(work, 'patch'), join(out, 'patches', `${id}.h5`), join(out, 'stitches', `${id}.png`),
         );
-        if (!p.ok) throw Object.assign(new Error(p.reason), { exitCode: 1 });
+        if (!p.ok) throw new Error(p.reason);
         const g = p.geometry as { level: number; read_size: number };
         process.stderr.write(`${id}: ${p.n_patches} patches of ${g.read_size} px at level ${g.level} in ${(p.ms as { patch: number }).patch} ms\n`);
         process.stdout.write(`${join(o.out, 'patches', `${id}.h5`)}\n`);

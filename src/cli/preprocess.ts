@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname, relative } from 'node:path';
 import { collect, planFromSpec } from '../dag/load.ts';
 import { executePlan } from '../exec/orchestrator.ts';
+import { UsageError } from '../errors.ts';
 
 export function register(program: Command): void {
   program
@@ -20,7 +21,7 @@ export function register(program: Command): void {
       const spec = loaded.spec as any;
       const wsiStages = plan.stages.filter((s: any) => ['segment', 'patch', 'extract', 'wsi-dataset'].includes(s.kind));
       if (!wsiStages.some((s: any) => s.kind === 'wsi-dataset')) {
-        throw Object.assign(new Error(`${specPath}: no dataset.wsi in this spec — nothing to preprocess`), { exitCode: 2 });
+        throw new UsageError(`${specPath}: no dataset.wsi in this spec — nothing to preprocess`);
       }
       const slides = new Set(wsiStages.filter((s: any) => s.kind === 'segment').map((s: any) => s.id.split('/').pop()));
       process.stderr.write(`${plan.experiment}: ${slides.size} slides, ${plan.counts.run} of ${plan.counts.total} stages to run\n`);

@@ -12,6 +12,7 @@ import { entriesFromEvents } from '../report/inputs.ts';
 import { readEvents } from '../records/events.ts';
 import { findRunDirs, uploadReport } from '../tracking/sync.ts';
 import { resolveTarget, loadRunSpec } from '../tracking/config.ts';
+import { UsageError } from '../errors.ts';
 
 const REPORTED = reportedKinds('run');
 
@@ -33,7 +34,7 @@ export function register(program: Command): void {
         const dirs = findRunDirs(root, spec.name);
         if (!dirs.length) throw new Error(`no runs of '${spec.name}' under ${root}: run \`milflow run ${specPath}\` first`);
         runDir = dirs[dirs.length - 1];
-      } else throw Object.assign(new Error('report: give a spec or --run DIR'), { exitCode: 2 });
+      } else throw new UsageError('report: give a spec or --run DIR');
       spec ??= loadRunSpec(runDir) as ResolvedExperiment | undefined;
       const r = await writeRunReport(runDir, spec);
       console.log(`${r.html}  (${r.tables} tables, ${r.figures} figures, ${r.seconds.toFixed(1)} s)`);

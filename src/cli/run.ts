@@ -6,10 +6,11 @@ import { OUT_OPTION } from '../dag/plan.ts';
 import { writeRunReport } from './report.ts';
 import { executePlan } from '../exec/orchestrator.ts';
 import { NO_OPENBLAS, openBlasMissing } from '../engine/blas.ts';
+import { UsageError } from '../errors.ts';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw Object.assign(new Error(`${name} must be a non-negative integer, not '${v}'`), { exitCode: 2 });
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a non-negative integer, not '${v}'`);
   return n;
 };
 

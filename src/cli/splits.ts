@@ -1,6 +1,7 @@
 // `milflow splits`: CLAM-format split files for a CLAM dataset CSV, without an experiment.
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { UsageError } from '../errors.ts';
 
 export function register(program: Command): void {
   program
@@ -21,11 +22,11 @@ export function register(program: Command): void {
       const { makeSplits, readClamCsv, writeSplits } = await import('../splits/index.ts');
       const num = (v: string, name: string) => {
         const x = Number(v);
-        if (!Number.isFinite(x)) throw Object.assign(new Error(`--${name}: '${v}' is not a number`), { exitCode: 2 });
+        if (!Number.isFinite(x)) throw new UsageError(`--${name}: '${v}' is not a number`);
         return x;
       };
-      if (!['clam', 'nested', 'import'].includes(o.mode)) throw Object.assign(new Error(`--mode must be clam, nested or import (got '${o.mode}')`), { exitCode: 2 });
-      if (o.voting && !['max', 'maj'].includes(o.voting)) throw Object.assign(new Error(`--voting must be max or maj`), { exitCode: 2 });
+      if (!['clam', 'nested', 'import'].includes(o.mode)) throw new UsageError(`--mode must be clam, nested or import (got '${o.mode}')`);
+      if (o.voting && !['max', 'maj'].includes(o.voting)) throw new UsageError(`--voting must be max or maj`);
       const { slides, classes } = readClamCsv(resolve(o.csv), o.classes ? String(o.classes).split(',') : undefined);
       const folds = makeSplits({
         mode: o.mode, slides, classes,

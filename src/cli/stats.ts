@@ -1,6 +1,7 @@
 // `milflow stats auc|compare`: the statistics on prediction files (slide_id, Y, Y_hat, p_0..).
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
+import { UsageError } from '../errors.ts';
 
 const fmt = (x: number | undefined | null, d = 4) => (x === undefined || x === null || Number.isNaN(x) ? 'undefined' : x.toFixed(d));
 
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o) => {
       const { readPredictions, summarize, jsonSafe } = await import('../stats/index.ts');
-      if (!['delong', 'bootstrap'].includes(o.ci)) throw Object.assign(new Error(`--ci must be delong or bootstrap`), { exitCode: 2 });
+      if (!['delong', 'bootstrap'].includes(o.ci)) throw new UsageError(`--ci must be delong or bootstrap`);
       const p = readPredictions(resolve(o.predictions));
       const s = summarize(p, { ci: o.ci, level: Number(o.level), bootstrap: { n: Number(o.nBoot), seed: Number(o.seed) } });
       const { roc, roc_points, ...rest } = s;

@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .action(async (specPath: string | undefined, o: { run?: string; json?: boolean; verify?: boolean; out?: string }) => {
       const dir = o.run ? resolve(o.run) : await lastRun(specPath, o.out);
       if (!dir || !existsSync(join(dir, 'record.json'))) {
-        throw Object.assign(new Error(dir ? `no run record in ${dir}` : 'no runs found (give the spec or --run DIR)'), { exitCode: 1 });
+        throw new Error(dir ? `no run record in ${dir}` : 'no runs found (give the spec or --run DIR)');
       }
       const rec = readRecord(dir);
       // Scripts and CI ask `milflow status` whether the last run is usable.

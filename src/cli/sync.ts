@@ -6,6 +6,7 @@ import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
 import { syncRun, findRunDirs } from '../tracking/sync.ts';
 import { redact } from '../tracking/mlflow-client.ts';
 import { PushProgress } from '../tracking/progress.ts';
+import { UsageError } from '../errors.ts';
 
 export function register(program: Command): void {
   program
@@ -27,7 +28,7 @@ export function register(program: Command): void {
         specUri = loaded.spec.tracking?.mlflow?.uri;
         dirs = findRunDirs(outputRoot(loaded, o.out), loaded.spec.name);
       } else if (o.all) dirs = findRunDirs(resolve(o.out ?? 'runs'));
-      else throw Object.assign(new Error('sync: give a spec, --run DIR or --all'), { exitCode: 2 });
+      else throw new UsageError('sync: give a spec, --run DIR or --all');
       if (dirs.length === 0) {
         console.log('sync: no runs found');
         return;
@@ -47,6 +48,6 @@ export function register(program: Command): void {
           console.error(`[${i + 1}/${dirs.length}] ${dir}: ${redact((err as Error).message)}`);
         }
       }
-      if (failed) throw Object.assign(new Error(`${failed} of ${dirs.length} runs not synced (kept for the next sync)`), { exitCode: 1 });
+      if (failed) throw new Error(`${failed} of ${dirs.length} runs not synced (kept for the next sync)`);
     });
 }

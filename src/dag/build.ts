@@ -9,6 +9,7 @@
 import { canonicalJson } from '../spec/canonical.ts';
 import { datasetSource, type LoadedSpec, type ResolvedDataset, type ResolvedExperiment, type ResolvedModel } from '../spec/resolved.ts';
 import { CLUSTERING_FIELDS, modelTraits } from '../models/config.ts';
+import { planHeatmaps } from './heatmaps.ts';
 import type { Json, StageDecl } from '../types/stage.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import type { Coords } from './types.ts';
@@ -98,14 +99,7 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
   const main = await datasetStages(spec.dataset, spec, specDir, null, wsi);
   out.push(...main.stages);
   // Heatmaps (WSI only): each reads its slides' files and patch coordinates (patch size attrs).
-  const nHeatmaps = spec.dataset.wsi ? ev.heatmaps : 0;
-  const heatmapInputs: Record<string, string> = {};
-  const heatmapSlides: Record<string, string> = {};
-  for (const r of nHeatmaps > 0 ? main.stages : []) {
-    if (r.kind !== 'patch' || !r.externals?.slide) continue;
-    heatmapInputs[`patch:${r.labels.slide}`] = r.base;
-    heatmapSlides[`slide:${r.labels.slide}`] = r.externals.slide;
-  }
+  const heatmaps = planHeatmaps(spec, main.stages, spec.task.classes as string[]);
   const cohortDs = new Map<string, string>();
   const overlapIds = new Map<string, string>();
   for (const c of cohorts) {
@@ -165,11 +159,13 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
           if (!evalIds.has(k)) evalIds.set(k, []);
           evalIds.get(k)!.push(id);
         }
-        if (nHeatmaps > 0) {
-          out.push({
-            base: `heatmap/${m.name}/${tail}`, head: `heatmap/${m.name}`, tail, kind: 'heatmap', params: { fold, n: nHeatmaps },
-            inputs: { model: trainId, dataset: main.id, splits: splitsId, ...heatmapInputs }, externals: heatmapSlides, labels: common,
-          });
+        if (heatmaps?.wants(m.name, frac, fold)) {
+          for (const h of heatmaps.stages(fold)) {
+            out.push({
+              base: `heatmap/${m.name}/${tail}${h.suffix}`, head: `heatmap/${m.name}`, tail: `${tail}${h.suffix}`, kind: 'heatmap', params: h.params,
+              inputs: { model: trainId, dataset: main.id, splits: splitsId, ...h.inputs }, externals: h.externals, labels: h.suffix ? { ...common, slide: h.suffix.slice(7) } : common,
+            });
+          }
         }
       }
       for (const cohort of cohortNames) {

@@ -1,4 +1,5 @@
 // What every dataset source produces before the dataset stage writes it out.
+import { InputError } from '../errors.ts';
 
 export interface SlideEntry {
   case_id: string;
@@ -18,8 +19,7 @@ export interface Excluded {
 }
 
 /** Problems that name their source line; thrown together. */
-export class DatasetError extends Error {
-  readonly exitCode = 2;
+export class DatasetError extends InputError {
   constructor(readonly problems: string[]) {
     super(problems.length <= 20 ? problems.join('\n') : [...problems.slice(0, 20), `... and ${problems.length - 20} more`].join('\n'));
     this.name = 'DatasetError';

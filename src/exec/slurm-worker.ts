@@ -3,7 +3,8 @@
 // does not have; this entry runs the very same harness (src/exec/harness.ts runJob) with the job
 // read from a file, its messages written to stdout as prefixed JSON lines (the executor follows
 // the job's stdout file), and the result written atomically to RESULT.json (`%j` → job id).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../io/atomic.ts';
 import { loadKind, registerStageKind } from '../stages/registry.ts';
 import { runJob, type StageJob, type WorkerMessage } from './harness.ts';
 
@@ -17,8 +18,7 @@ function emit(m: WorkerMessage): void {
 }
 
 function writeOutcome(path: string, o: Outcome): void {
-  writeFileSync(path + '.tmp', JSON.stringify(o) + '\n');
-  renameSync(path + '.tmp', path);
+  writeJsonAtomic(path, o);
 }
 
 async function main(): Promise<number> {

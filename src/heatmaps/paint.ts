@@ -112,3 +112,78 @@ export function attentionRow(A_raw: Float32Array, n: number, yHat: number): Floa
   if (b >= branches) throw new Error(`predicted class ${yHat} has no attention branch (${branches} branches)`);
   return A_raw.slice(b * n, (b + 1) * n);
 }
+
+// Colormaps by name (CLAM passes a matplotlib name): anchors sampled from matplotlib's maps,
+// linear in between. coolwarm is CLAM's visHeatmap default; jet its config template's.
+const CMAPS: Record<string, [number, number, number][]> = {
+  coolwarm: [[59, 76, 192], [98, 130, 234], [141, 176, 254], [184, 208, 249], [221, 221, 221], [245, 196, 173], [244, 154, 123], [222, 96, 77], [180, 4, 38]],
+  jet: [[0, 0, 128], [0, 0, 255], [0, 128, 255], [0, 255, 255], [128, 255, 128], [255, 255, 0], [255, 128, 0], [255, 0, 0], [128, 0, 0]],
+  viridis: [[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142], [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]],
+  rdbu_r: RDBU_R,
+};
+export const COLORMAPS = Object.keys(CMAPS);
+
+export function colormap(name: string): (t: number) => [number, number, number] {
+  const a = CMAPS[name.toLowerCase()];
+  if (!a) throw new Error(`unknown colormap '${name}' (one of ${COLORMAPS.join(', ')})`);
+  return (t) => {
+    const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0.5)) * (a.length - 1);
+    const k = Math.min(a.length - 2, Math.floor(u));
+    const f = u - k;
+    return [0, 1, 2].map((c) => Math.round(a[k][c] + (a[k + 1][c] - a[k][c]) * f)) as [number, number, number];
+  };
+}
+
+/**
+ * CLAM's binarize: a patch counts as 1 when its percentile / 100 ≥ threshold, else 0; a pixel's
+ * value is the rounded mean over its patches. Without binarize the scores pass unchanged.
+ */
+export function binarizeScores(pct: ArrayLike<number>, threshold: number): Float64Array {
+  return Float64Array.from(pct, (v) => (v / 100 >= threshold ? 100 : 0));
+}
+
+/** Gaussian blur of a score map in place of CLAM's cv2.GaussianBlur (kernel k×k, OpenCV's sigma for k). */
+export function blurMap(map: ScoreMap, width: number, height: number, kernel: number): ScoreMap {
+  const k = Math.max(1, Math.round(kernel) | 1);
+  if (k < 3) return map;
+  const sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8;
+  const r = (k - 1) / 2;
+  const w = Array.from({ length: k }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  // Blur sum and coverage separately and divide: untouched pixels do not drag scores to zero.
+  const val = Float64Array.from(map.mean, (v, o) => (map.count[o] ? v : 0));
+  const cov = Float64Array.from(map.count, (c) => (c ? 1 : 0));
+  const pass = (src: Float64Array, horizontal: boolean) => {
+    const out = new Float64Array(src.length);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        let s = 0;
+        for (let i = 0; i < k; i++) {
+          const xx = horizontal ? Math.min(width - 1, Math.max(0, x + i - r)) : x;
+          const yy = horizontal ? y : Math.min(height - 1, Math.max(0, y + i - r));
+          s += w[i] * src[yy * width + xx];
+        }
+        out[y * width + x] = s;
+      }
+    return out;
+  };
+  const v = pass(pass(val, true), false);
+  const c = pass(pass(cov, true), false);
+  const mean = new Float32Array(map.mean.length);
+  for (let o = 0; o < mean.length; o++) if (map.count[o] && c[o] > 0) mean[o] = v[o] / c[o];
+  return { mean, count: map.count };
+}
+
+/**
+ * Blends the colour of each painted pixel's score (0..100) over the base image with weight alpha
+ * (CLAM's block_blending). `paint` says which pixels get colour (covered by a patch at or above
+ * the threshold); others keep the base (slide or blank canvas).
+ */
+export function blend(base: Uint8Array, map: ScoreMap, paint: Uint8Array, alpha: number, cmap: (t: number) => [number, number, number]): Uint8Array {
+  const out = Uint8Array.from(base);
+  for (let o = 0; o < map.mean.length; o++) {
+    if (!paint[o]) continue;
+    const c = cmap(map.mean[o] / 100);
+    for (let ch = 0; ch < 3; ch++) out[3 * o + ch] = Math.round((1 - alpha) * base[3 * o + ch] + alpha * c[ch]);
+  }
+  return out;
+}

@@ -15,6 +15,8 @@ export interface SlideImageOptions {
   maxPixels?: number;
   /** Level pixels read per stripe on that path. */
   stripePixels?: number;
+  /** Draw at this pyramid level (CLAM's vis_level), still downscaled to maxSide. */
+  level?: number;
 }
 
 export async function slideImage(path: string, opts: SlideImageOptions = {}): Promise<SlideImage> {
@@ -22,7 +24,7 @@ export async function slideImage(path: string, opts: SlideImageOptions = {}): Pr
   const s = Slide.open(path);
   try {
     const dims = s.levelDimensions;
-    let level = dims.findIndex(([w, h]) => Math.max(w, h) <= maxSide);
+    let level = opts.level !== undefined && opts.level >= 0 ? Math.min(opts.level, dims.length - 1) : dims.findIndex(([w, h]) => Math.max(w, h) <= maxSide);
     if (level < 0) level = dims.length - 1;
     const [lw, lh] = dims[level];
     const [W0, H0] = dims[0];

@@ -2,7 +2,8 @@
 // ({name: {dtype, shape, data_offsets}}, optional "__metadata__" of string → string), raw
 // little-endian data. F32 is what the models use; F64/I32/I64/F16/BF16 are read (as float32
 // for the float types) so reference checkpoints in other dtypes still load.
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomicAsync } from './atomic.ts';
 
 export interface Tensor {
   shape: number[];
@@ -113,7 +114,5 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, 
 
 /** Atomic write (temp file + rename). */
 export async function writeSafetensors(path: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, encodeSafetensors(tensors, metadata));
-  await rename(tmp, path);
+  await writeFileAtomicAsync(path, encodeSafetensors(tensors, metadata));
 }

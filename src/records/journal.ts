@@ -2,10 +2,11 @@
 // runs/<experiment>/identities.json — the last planned key, params and inputs of every identity,
 // which `plan` diffs against to say why a stage runs.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { writeJsonAtomic } from '../io/atomic.ts';
 import type { DeviceSlot, Json } from '../types/stage.ts';
 import type { InputRef } from '../types/stage.ts';
 import type { RunEvent, StageStatus } from './events.ts';
@@ -60,11 +61,6 @@ export function newRunId(now = new Date()): string {
   return `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}-${randomBytes(2).toString('hex')}`;
 }
 
-function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
-}
 
 export function readIdentities(root: string, experiment: string): Record<string, IdentityRecord> {
   try {
@@ -83,7 +79,7 @@ export async function updateIdentities(root: string, experiment: string, entries
   try {
     const cur = readIdentities(root, experiment);
     Object.assign(cur, entries);
-    writeJsonAtomic(file, cur);
+    writeJsonAtomic(file, cur, 2);
   } finally {
     await release().catch(() => {});
   }
@@ -118,7 +114,7 @@ export class RunRecorder {
     appendFileSync(this.eventsPath, JSON.stringify(e) + '\n');
   }
   writeRecord(r: RunRecord): void {
-    writeJsonAtomic(join(this.dir, 'record.json'), r);
+    writeJsonAtomic(join(this.dir, 'record.json'), r, 2);
   }
   logPath(stageId: string): string {
     return join(this.dir, 'logs', stageId.replace(/[^A-Za-z0-9_.=-]+/g, '_') + '.log');

@@ -1,16 +1,23 @@
-// Derived numbers for the report's tables and figures, computed from the normalized inputs.
-import { FPR_GRID, interpRoc, rocPoints, oneVsRest, column, rocCurve } from '../stats/metrics.ts';
-import { loadEmbeddings, loadPredictions, type ReportInputs, type EvalRecord } from './inputs.ts';
-import { mean, sd, pairedTest, pca2, type PairedTest } from './numbers.ts';
+// What the report shows, gathered from the stage outputs. Every statistic is read from the
+// stage that computed it (evaluate: fold AUC + DeLong CI; aggregate: mean ± SD over folds and the
+// mean ROC; compare: paired tests; ensemble: ensemble AUC + CI); nothing is recomputed here.
+// Only the embedding PCA is computed, from the evaluate stages' embeddings (src/stats/pca.ts).
+import { loadEmbeddings, loadPredictions, type ReportInputs, type EvalRecord, type AggregateRecord, type CompareRecord, type DatasetRecord } from './inputs.ts';
+import { pca2 } from '../stats/pca.ts';
 
-export interface FoldGroup {
+export interface FoldRow {
   model: string;
   frac: number;
   cohort: string;
-  folds: EvalRecord[];
-  auc: { mean: number; sd: number; min: number; max: number };
-  accuracy: { mean: number; sd: number };
-  balancedAccuracy: { mean: number; sd: number };
+  fold: number;
+  n?: number;
+  auc?: number;
+  aucCi?: [number, number];
+  ciMethod?: string;
+  accuracy?: number;
+  balancedAccuracy?: number;
+  valAuc?: number;
+  valAccuracy?: number;
 }
 export interface Comparison {
   a: string;
@@ -18,112 +25,108 @@ export interface Comparison {
   frac: number;
   cohort: string;
   perFold: { fold: number; aucA: number; aucB: number; diff: number; delongP?: number }[];
-  test: PairedTest;
-  ensemble?: { diff?: number; p?: number; ci?: [number, number] };
+  across: NonNullable<CompareRecord['across']>;
+  ensemble?: CompareRecord['ensemble'];
+}
+/** A model that predicted one class for every slide of a fold (balanced accuracy 1 / C). */
+export interface SingleClassWarning {
+  model: string;
+  frac: number;
+  cohort: string;
+  folds: number[];
+  of: number;
+  predicted: string;
 }
 export interface Analysis {
   models: string[];
   fracs: number[];
   cohorts: string[];
   nClasses: number;
-  groups: FoldGroup[];
+  groups: AggregateRecord[];
+  foldRows: FoldRow[];
   comparisons: Comparison[];
-  roc: { model: string; frac: number; fpr: number; tpr: number; lo: number; hi: number; folds: number }[];
+  ensembles: ReportInputs['ensembles'];
+  roc: { model: string; frac: number; cohort: string; fpr: number; tpr: number; lo: number; hi: number }[];
   confidence: { model: string; outcome: 'correct' | 'incorrect'; confidence: number }[];
   pca: { model: string; pc1: number; pc2: number; label: string }[];
   pcaExplained: Record<string, [number, number]>;
   pcaSource: Record<string, { fold: number; cohort: string; n: number }>;
   ovr: { model: string; cls: string; fpr: number; tpr: number }[];
-  curves: { model: string; fold: number; epoch: number; series: string; value: number }[];
+  curves: { model: string; frac: number; fold: number; epoch: number; series: string; value: number }[];
+  singleClass: SingleClassWarning[];
+  datasets: DatasetRecord[];
   /** Fraction and cohort the per-slide figures use (the largest fraction, the CV test sets). */
   focus: { frac: number; cohort: string };
   classNames: string[];
 }
 
-const finite = (x: (number | undefined)[]) => x.filter((v): v is number => v !== undefined && Number.isFinite(v));
 const key = (...p: (string | number)[]) => p.join('\u0000');
+export const cohortOrder = (a: string, b: string) => (a === b ? 0 : a === 'test' ? -1 : b === 'test' ? 1 : a < b ? -1 : 1);
 
 export function analyze(inp: ReportInputs, classNames?: string[]): Analysis {
-  const models = orderModels([...new Set([...inp.evals.map((e) => e.model), ...inp.trains.map((t) => t.model), ...inp.ensembles.map((e) => e.model)])]);
-  const fracs = [...new Set([...inp.evals.map((e) => e.frac), ...inp.trains.map((t) => t.frac)])].sort((a, b) => b - a);
-  const cohorts = [...new Set(inp.evals.map((e) => e.cohort))].sort((a, b) => (a === 'test' ? -1 : b === 'test' ? 1 : a < b ? -1 : 1));
+  const models = orderModels([...new Set([...inp.aggregates.map((e) => e.model), ...inp.evals.map((e) => e.model), ...inp.trains.map((t) => t.model), ...inp.ensembles.map((e) => e.model)])]);
+  const fracs = [...new Set([...inp.aggregates.map((e) => e.frac), ...inp.evals.map((e) => e.frac), ...inp.trains.map((t) => t.frac)])].sort((a, b) => b - a);
+  const cohorts = [...new Set([...inp.aggregates.map((e) => e.cohort), ...inp.evals.map((e) => e.cohort)])].sort(cohortOrder);
   const byGroup = new Map<string, EvalRecord[]>();
   for (const e of inp.evals) {
     const k = key(e.model, e.frac, e.cohort);
     if (!byGroup.has(k)) byGroup.set(k, []);
     byGroup.get(k)!.push(e);
   }
-  const groups: FoldGroup[] = [];
-  for (const m of models)
-    for (const f of fracs)
-      for (const c of cohorts) {
-        const folds = (byGroup.get(key(m, f, c)) ?? []).sort((a, b) => a.fold - b.fold);
-        if (!folds.length) continue;
-        const aucs = finite(folds.map((x) => x.auc));
-        groups.push({
-          model: m, frac: f, cohort: c, folds,
-          auc: { mean: mean(aucs), sd: sd(aucs), min: Math.min(...aucs), max: Math.max(...aucs) },
-          accuracy: { mean: mean(finite(folds.map((x) => x.accuracy))), sd: sd(finite(folds.map((x) => x.accuracy))) },
-          balancedAccuracy: { mean: mean(finite(folds.map((x) => x.balancedAccuracy))), sd: sd(finite(folds.map((x) => x.balancedAccuracy))) },
-        });
-      }
+  const groups = [...inp.aggregates].sort((x, y) => models.indexOf(x.model) - models.indexOf(y.model) || y.frac - x.frac || cohortOrder(x.cohort, y.cohort));
 
-  // Pairs: as the compare stages declare them, else CLAM-like vs MIL-like by name.
-  const pairs = new Map<string, { a: string; b: string; cohort: string; frac: number; delong: Record<number, number>; ensemble?: Comparison['ensemble'] }>();
-  for (const c of inp.compares) pairs.set(key(c.a, c.b, c.frac, c.cohort), { a: c.a, b: c.b, cohort: c.cohort, frac: c.frac, delong: c.foldDelongP, ensemble: c.ensemble });
-  if (pairs.size === 0) {
-    const clam = models.filter((m) => /clam/i.test(m));
-    const mil = models.filter((m) => /mil/i.test(m) && !/clam/i.test(m));
-    for (const a of clam) for (const b of mil) for (const f of fracs) for (const c of cohorts) pairs.set(key(a, b, f, c), { a, b, cohort: c, frac: f, delong: {} });
+  // CLAM's summary.csv per fold: test AUC (with the evaluate stage's CI), validation AUC and
+  // accuracy of the kept checkpoint (train stage), test accuracy.
+  const trainOf = new Map(inp.trains.map((t) => [key(t.model, t.frac, t.fold), t]));
+  const foldRows: FoldRow[] = inp.evals
+    .map((e) => {
+      const t = trainOf.get(key(e.model, e.frac, e.fold));
+      return {
+        model: e.model, frac: e.frac, cohort: e.cohort, fold: e.fold, n: e.n, auc: e.auc, aucCi: e.aucCi, ciMethod: e.ciMethod,
+        accuracy: e.accuracy, balancedAccuracy: e.balancedAccuracy, valAuc: t?.valAuc, valAccuracy: t?.valError === undefined ? undefined : 1 - t.valError,
+      };
+    })
+    .sort((x, y) => models.indexOf(x.model) - models.indexOf(y.model) || y.frac - x.frac || cohortOrder(x.cohort, y.cohort) || x.fold - y.fold);
+
+  const comparisons: Comparison[] = inp.compares
+    .filter((c) => c.across)
+    .map((c) => ({
+      a: c.a, b: c.b, frac: c.frac, cohort: c.cohort, across: c.across!, ensemble: c.ensemble,
+      perFold: c.perFold.filter((f) => f.aucA !== undefined && f.aucB !== undefined && f.diff !== undefined).map((f) => ({ fold: f.fold, aucA: f.aucA!, aucB: f.aucB!, diff: f.diff!, delongP: f.delongP })),
+    }))
+    .sort((x, y) => cohortOrder(x.cohort, y.cohort) || y.frac - x.frac || (x.a < y.a ? -1 : x.a > y.a ? 1 : 0));
+
+  const roc = groups.flatMap((g) => g.roc.map((r) => ({ model: g.model, frac: g.frac, cohort: g.cohort, ...r })));
+
+  const nClasses = inp.evals.find((e) => e.nClasses)?.nClasses ?? (classNames?.length || 2);
+  const fromData = inp.datasets.find((d) => d.classes.length === nClasses)?.classes;
+  const names = classNames ?? fromData ?? Array.from({ length: nClasses }, (_, c) => `class ${c}`);
+  const singleClass: SingleClassWarning[] = [];
+  for (const [, evs] of byGroup) {
+    const one = evs.filter((e) => e.predicted && e.predicted.filter((v) => v > 0).length === 1 && (e.n ?? 0) > 1);
+    if (!one.length) continue;
+    const cls = one[0].predicted!.findIndex((v) => v > 0);
+    singleClass.push({ model: evs[0].model, frac: evs[0].frac, cohort: evs[0].cohort, folds: one.map((e) => e.fold).sort((a, b) => a - b), of: evs.length, predicted: names[cls] ?? `class ${cls}` });
   }
-  const comparisons: Comparison[] = [];
-  for (const p of pairs.values()) {
-    const A = byGroup.get(key(p.a, p.frac, p.cohort)) ?? [];
-    const B = new Map((byGroup.get(key(p.b, p.frac, p.cohort)) ?? []).map((e) => [e.fold, e]));
-    const perFold = A.filter((e) => B.has(e.fold) && e.auc !== undefined && B.get(e.fold)!.auc !== undefined)
-      .sort((x, y) => x.fold - y.fold)
-      .map((e) => ({ fold: e.fold, aucA: e.auc!, aucB: B.get(e.fold)!.auc!, diff: e.auc! - B.get(e.fold)!.auc!, delongP: p.delong[e.fold] }));
-    if (!perFold.length) continue;
-    comparisons.push({ a: p.a, b: p.b, frac: p.frac, cohort: p.cohort, perFold, test: pairedTest(perFold.map((x) => x.aucA), perFold.map((x) => x.aucB)), ensemble: p.ensemble });
-  }
-  comparisons.sort((x, y) => (x.cohort === y.cohort ? y.frac - x.frac : x.cohort === 'test' ? -1 : 1));
+  singleClass.sort((x, y) => models.indexOf(x.model) - models.indexOf(y.model) || y.frac - x.frac || cohortOrder(x.cohort, y.cohort));
 
   const focusCohort = cohorts.includes('test') ? 'test' : cohorts[0] ?? 'test';
   const focus = { frac: fracs[0] ?? 1, cohort: focusCohort };
-  let nClasses = 2;
-  const roc: Analysis['roc'] = [];
   const confidence: Analysis['confidence'] = [];
   const ovr: Analysis['ovr'] = [];
-  for (const m of models)
-    for (const f of fracs) {
-      const folds = (byGroup.get(key(m, f, focusCohort)) ?? []).filter((e) => e.predictionsPath);
-      if (!folds.length) continue;
-      const preds = folds.map((e) => loadPredictions(e.predictionsPath!));
-      nClasses = preds[0].nClasses;
-      const curves = preds.map((p) => rocCurve(p.y, p.prob, p.nClasses)).filter((c) => c !== undefined);
-      if (curves.length) {
-        FPR_GRID.forEach((fpr, i) => {
-          const t = curves.map((c) => c.tpr[i]);
-          const mu = mean(t);
-          const s = curves.length > 1 ? sd(t) : 0;
-          roc.push({ model: m, frac: f, fpr, tpr: mu, lo: Math.max(0, mu - s), hi: Math.min(1, mu + s), folds: curves.length });
-        });
-      }
-      if (f !== focus.frac) continue;
-      for (const p of preds)
-        p.prob.forEach((row, i) => confidence.push({ model: m, outcome: p.y_hat[i] === p.y[i] ? 'correct' : 'incorrect', confidence: Math.max(...row) }));
-      if (nClasses > 2) {
-        for (let c = 0; c < nClasses; c++) {
-          const cs = preds
-            .map((p) => {
-              const pts = rocPoints(oneVsRest(p.y, c), column(p.prob, c));
-              return pts ? interpRoc(pts, FPR_GRID) : undefined;
-            })
-            .filter((x) => x !== undefined);
-          if (!cs.length) continue;
-          FPR_GRID.forEach((fpr, i) => ovr.push({ model: m, cls: classNames?.[c] ?? `class ${c}`, fpr, tpr: mean(cs.map((t) => t[i])) }));
-        }
-      }
+  for (const m of models) {
+    const folds = (byGroup.get(key(m, focus.frac, focusCohort)) ?? []).filter((e) => e.predictionsPath);
+    for (const e of folds) {
+      const p = loadPredictions(e.predictionsPath!);
+      p.prob.forEach((row, i) => confidence.push({ model: m, outcome: p.y_hat[i] === p.y[i] ? 'correct' : 'incorrect', confidence: Math.max(...row) }));
+    }
+  }
+  // One-vs-rest curves per class: the evaluate stages' exact ROC vertices (metrics.json roc_points),
+  // averaged over folds on the aggregate's grid is a statistic; show fold 0's curves as computed.
+  if (nClasses > 2)
+    for (const m of models) {
+      const e = (byGroup.get(key(m, focus.frac, focusCohort)) ?? []).filter((x) => x.rocPoints).sort((a, b) => a.fold - b.fold)[0];
+      e?.rocPoints?.forEach((pts, c) => pts?.forEach(([fpr, tpr]) => ovr.push({ model: m, cls: names[c] ?? `class ${c}`, fpr, tpr })));
     }
 
   // PCA of attention-pooled slide embeddings. Each fold model has its own embedding space, so
@@ -143,19 +146,24 @@ export function analyze(inp: ReportInputs, classNames?: string[]): Analysis {
     const { scores, explained } = pca2(best.emb.x);
     pcaExplained[m] = explained;
     pcaSource[m] = { fold: best.e.fold, cohort: best.e.cohort, n: best.emb.x.length };
-    scores.forEach(([a, b], i) => pca.push({ model: m, pc1: a, pc2: b, label: labelName(best!.emb.label[i], classNames) }));
+    scores.forEach(([a, b], i) => pca.push({ model: m, pc1: a, pc2: b, label: labelName(best!.emb.label[i], names) }));
   }
 
+  // Training curves of every fraction: slide-level losses, validation AUC, CLAM's instance loss.
+  const SERIES: [string, string][] = [['train_loss', 'Training loss'], ['val_loss', 'Validation loss'], ['val_auc', 'Validation AUC'], ['train_inst_loss', 'Instance loss (training)']];
   const curves: Analysis['curves'] = [];
-  for (const t of inp.trains) {
-    if (t.frac !== focus.frac) continue;
-    for (const row of t.epochs) {
-      const epoch = row.epoch;
-      if (Number.isFinite(row.train_loss)) curves.push({ model: t.model, fold: t.fold, epoch, series: 'training loss', value: row.train_loss });
-      if (Number.isFinite(row.val_loss)) curves.push({ model: t.model, fold: t.fold, epoch, series: 'validation loss', value: row.val_loss });
-    }
-  }
-  return { models, fracs, cohorts, nClasses, groups, comparisons, roc, confidence, pca, pcaExplained, pcaSource, ovr, curves, focus, classNames: classNames ?? Array.from({ length: nClasses }, (_, c) => `class ${c}`) };
+  for (const t of inp.trains)
+    for (const row of t.epochs)
+      for (const [col, series] of SERIES) {
+        const v = row[col];
+        // MIL has no instance loss: its column is 0 throughout, not a curve.
+        if (!Number.isFinite(v) || (col === 'train_inst_loss' && !t.epochs.some((r) => r[col] > 0))) continue;
+        curves.push({ model: t.model, frac: t.frac, fold: t.fold, epoch: row.epoch, series, value: v });
+      }
+  return {
+    models, fracs, cohorts, nClasses, groups, foldRows, comparisons, ensembles: inp.ensembles, roc, confidence, pca, pcaExplained, pcaSource, ovr, curves,
+    singleClass, datasets: inp.datasets, focus, classNames: names,
+  };
 }
 
 function labelName(v: string, names?: string[]): string {

@@ -27,8 +27,45 @@ export interface EvalRecord {
   accuracy?: number;
   balancedAccuracy?: number;
   nClasses?: number;
+  /** 95 % CI of the AUC as the evaluate stage computed it (DeLong for binary). */
+  aucCi?: [number, number];
+  ciMethod?: string;
+  n?: number;
+  /** Predicted-class counts (column sums of the confusion matrix). */
+  predicted?: number[];
+  /** Multi-class: exact one-vs-rest ROC vertices per class (metrics.json roc_points). */
+  rocPoints?: (number[][] | null)[];
   predictionsPath?: string;
   embeddingsPath?: string;
+}
+/** An aggregate stage's summary.json + roc_mean.csv: the numbers over folds, as computed there. */
+export interface AggregateRecord {
+  id: string;
+  model: string;
+  frac: number;
+  cohort: string;
+  auc: { mean?: number; std?: number; n: number };
+  accuracy: { mean?: number; std?: number; n: number };
+  balancedAccuracy: { mean?: number; std?: number; n: number };
+  folds: { fold: number; n?: number; auc?: number; accuracy?: number; balanced_accuracy?: number }[];
+  foldsWithoutAuc: number[];
+  roc: { fpr: number; tpr: number; lo: number; hi: number }[];
+}
+/** A dataset stage's slides.csv / excluded.csv / dataset.json. */
+export interface DatasetRecord {
+  id: string;
+  cohort: string;
+  classes: string[];
+  slides: { case_id: string; slide_id: string; label: string; n: number }[];
+  excluded: { slide_id: string; reason: string }[];
+}
+/** Segmentation mask / stitched patch preview of one slide (segment / patch stage outputs). */
+export interface PreviewRecord {
+  id: string;
+  kind: 'segment' | 'patch';
+  slide: string;
+  cohort: string;
+  png: string;
 }
 export interface TrainRecord {
   id: string;
@@ -36,6 +73,9 @@ export interface TrainRecord {
   frac: number;
   fold: number;
   epochs: Record<string, number>[];
+  /** Validation metrics of the kept checkpoint (train manifest). */
+  valAuc?: number;
+  valError?: number;
 }
 export interface EnsembleRecord {
   id: string;
@@ -57,6 +97,9 @@ export interface CompareRecord {
   cohort: string;
   /** Per fold: paired DeLong p of the two models' AUCs on that fold's test set. */
   foldDelongP: Record<number, number>;
+  /** compare.json across_folds, as the compare stage computed it. */
+  across?: { n: number; meanDiff?: number; sdDiff?: number; ci?: [number, number]; tP?: number; wilcoxonP?: number; wilcoxonExact?: boolean; aBetter?: number };
+  perFold: { fold: number; aucA?: number; aucB?: number; diff?: number; delongP?: number }[];
   /** Paired DeLong of the two models' ensembles (independent cohorts), when computed. */
   ensemble?: { diff?: number; p?: number; ci?: [number, number] };
 }
@@ -68,9 +111,14 @@ export interface HeatmapRecord {
   fold: number;
   slide: string;
   png: string;
+  /** Caption facts from the heatmap stage (true label, predicted class, probability, score kind). */
+  caption?: Record<string, unknown>;
 }
 export interface ReportInputs {
   heatmaps: HeatmapRecord[];
+  aggregates: AggregateRecord[];
+  datasets: DatasetRecord[];
+  previews: PreviewRecord[];
   evals: EvalRecord[];
   trains: TrainRecord[];
   ensembles: EnsembleRecord[];
@@ -108,7 +156,7 @@ function sweepOf(id: string): string {
 }
 
 export function readEntries(entries: StageEntry[]): ReportInputs {
-  const r: ReportInputs = { heatmaps: [], evals: [], trains: [], ensembles: [], compares: [], entries };
+  const r: ReportInputs = { heatmaps: [], aggregates: [], datasets: [], previews: [], evals: [], trains: [], ensembles: [], compares: [], entries };
   const pendingCompares: { rec: CompareRecord; sweep: string }[] = [];
   for (const e of entries) {
     const L = coords(e);
@@ -127,17 +175,59 @@ export function readEntries(entries: StageEntry[]): ReportInputs {
         accuracy: num(m.accuracy ?? m.acc),
         balancedAccuracy: num(m.balanced_accuracy ?? m.balanced_acc),
         nClasses: num(m.n_classes),
+        aucCi: Array.isArray(m.auc_ci) && m.auc_ci.length === 2 ? [Number(m.auc_ci[0]), Number(m.auc_ci[1])] : undefined,
+        ciMethod: typeof m.ci_method === 'string' ? m.ci_method : undefined,
+        n: num(m.n),
+        rocPoints: Number(m.n_classes) > 2 && Array.isArray(m.roc_points) ? m.roc_points : undefined,
+        predicted: Array.isArray(m.confusion) ? (m.confusion as number[][])[0].map((_, c) => (m.confusion as number[][]).reduce((s, row) => s + Number(row[c] ?? 0), 0)) : undefined,
         predictionsPath: existsSync(join(e.dir, 'predictions.csv')) ? join(e.dir, 'predictions.csv') : undefined,
         embeddingsPath: existsSync(join(e.dir, 'embeddings.csv')) ? join(e.dir, 'embeddings.csv') : undefined,
       });
     } else if (e.kind === 'heatmap') {
       const d = join(e.dir, 'heatmaps');
       const pngs = existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.png')).sort() : [];
-      for (const f of pngs) r.heatmaps.push({ id: e.id, model, frac, fold, slide: f.slice(0, -4), png: join(d, f) });
+      for (const f of pngs.filter((x) => !/\.(original|figure)\.png$/.test(x))) {
+        const slide = f.slice(0, -4);
+        const cp = join(d, `${slide}.json`);
+        r.heatmaps.push({ id: e.id, model, frac, fold, slide, png: join(d, f), caption: existsSync(cp) ? readJson(cp) : undefined });
+      }
+    } else if (e.kind === 'aggregate') {
+      const sp = join(e.dir, 'summary.json');
+      if (!existsSync(sp)) continue;
+      const s = readJson(sp);
+      const ms = (x: any) => ({ mean: num(x?.mean), std: num(x?.std), n: num(x?.n) ?? 0 });
+      const rp = join(e.dir, 'roc_mean.csv');
+      const roc = existsSync(rp) ? readNumericCsv(rp).map((q) => ({ fpr: q.fpr, tpr: q.tpr_mean, lo: q.tpr_lower, hi: q.tpr_upper })) : [];
+      r.aggregates.push({
+        id: e.id, model, frac, cohort,
+        auc: ms(s.auc), accuracy: ms(s.accuracy), balancedAccuracy: ms(s.balanced_accuracy),
+        folds: (Array.isArray(s.folds) ? s.folds : []).map((f: any) => ({ fold: num(f.fold) ?? 0, n: num(f.n), auc: num(f.auc), accuracy: num(f.accuracy), balanced_accuracy: num(f.balanced_accuracy) })),
+        foldsWithoutAuc: Array.isArray(s.folds_without_auc) ? s.folds_without_auc.map(Number) : [],
+        roc,
+      });
+    } else if (e.kind === 'dataset' || e.kind === 'wsi-dataset') {
+      const sp = join(e.dir, 'slides.csv');
+      if (!existsSync(sp)) continue;
+      const t = parseCsv(readFileSync(sp, 'utf8'), sp);
+      const col = (n: string) => t.header.indexOf(n);
+      const slides = t.rows.map((row) => ({ case_id: row[col('case_id')], slide_id: row[col('slide_id')], label: row[col('label')], n: Number(row[col('n')]) }));
+      const xp = join(e.dir, 'excluded.csv');
+      const x = existsSync(xp) ? parseCsv(readFileSync(xp, 'utf8'), xp) : { header: ['slide_id', 'reason'], rows: [] as string[][] };
+      const info = existsSync(join(e.dir, 'dataset.json')) ? readJson(join(e.dir, 'dataset.json')) : {};
+      r.datasets.push({
+        id: e.id, cohort: L.cohort === undefined ? 'training' : String(L.cohort),
+        classes: Array.isArray(info.classes) ? info.classes.map(String) : [...new Set(slides.map((s) => s.label))].sort(),
+        slides,
+        excluded: x.rows.map((row) => ({ slide_id: row[x.header.indexOf('slide_id')], reason: row[x.header.indexOf('reason')] })),
+      });
+    } else if (e.kind === 'segment' || e.kind === 'patch') {
+      const png = join(e.dir, e.kind === 'segment' ? 'mask.png' : 'stitch.png');
+      const slide = String(L.slide ?? e.id.split('/').pop());
+      if (existsSync(png)) r.previews.push({ id: e.id, kind: e.kind, slide, cohort: L.cohort === undefined ? 'training' : String(L.cohort), png });
     } else if (e.kind === 'train') {
       const p = join(e.dir, 'epochs.csv');
       const epochs = existsSync(p) ? readNumericCsv(p) : [];
-      r.trains.push({ id: e.id, model, frac, fold, epochs });
+      r.trains.push({ id: e.id, model, frac, fold, epochs, valAuc: num(e.manifest.metrics?.val_auc), valError: num(e.manifest.metrics?.val_error) });
     } else if (e.kind === 'ensemble') {
       const mp = join(e.dir, 'metrics.json');
       const m = existsSync(mp) ? readJson(mp) : {};
@@ -162,7 +252,16 @@ export function readEntries(entries: StageEntry[]): ReportInputs {
       }
       const ed = c.ensemble_delong?.delong ?? undefined;
       const ensemble = ed ? { diff: num(ed.diff), p: num(ed.p), ci: Array.isArray(ed.ci_diff) ? ([Number(ed.ci_diff[0]), Number(ed.ci_diff[1])] as [number, number]) : undefined } : undefined;
-      const rec: CompareRecord = { id: e.id, a: String(c.a ?? L.model_a ?? L.a ?? idModels?.[1]), b: String(c.b ?? L.model_b ?? L.b ?? idModels?.[2]), frac, cohort: String(L.cohort ?? c.cohort ?? cohort), foldDelongP, ensemble };
+      const af = c.across_folds;
+      const across: CompareRecord['across'] = af
+        ? {
+            n: num(af.n_folds_with_auc) ?? num(af.diff?.n) ?? 0, meanDiff: num(af.diff?.mean), sdDiff: num(af.diff?.std),
+            ci: Array.isArray(af.paired_t?.ci) ? [Number(af.paired_t.ci[0]), Number(af.paired_t.ci[1])] : undefined,
+            tP: num(af.paired_t?.p), wilcoxonP: num(af.wilcoxon?.p), wilcoxonExact: af.wilcoxon?.exact, aBetter: num(af.a_better_in),
+          }
+        : undefined;
+      const perFold = (Array.isArray(c.folds) ? c.folds : []).map((f: any) => ({ fold: num(f.fold) ?? 0, aucA: num(f.auc_a), aucB: num(f.auc_b), diff: num(f.diff), delongP: num(f.delong_p) }));
+      const rec: CompareRecord = { id: e.id, a: String(c.a ?? L.model_a ?? L.a ?? idModels?.[1]), b: String(c.b ?? L.model_b ?? L.b ?? idModels?.[2]), frac, cohort: String(L.cohort ?? c.cohort ?? cohort), foldDelongP, ensemble, across, perFold };
       pendingCompares.push({ rec, sweep });
     }
   }

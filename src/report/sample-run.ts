@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { RunEvent } from '../records/events.ts';
 import type { Manifest } from '../types/stage.ts';
-import { summarize, jsonSafe, comparePredictions } from '../stats/summary.ts';
+import { summarize, jsonSafe } from '../stats/summary.ts';
+import { aggregateFolds, compareFolds, meanSoftmax } from '../stats/folds-summary.ts';
+import { toCsv } from '../splits/csv.ts';
 import type { Predictions } from '../stats/metrics.ts';
 import { mulberry32 as rng } from '../datasets/prng.ts';
 
@@ -26,8 +28,15 @@ export interface SampleRunOptions {
   /** Mark this stage id failed. */
   failStage?: string;
   seed?: number;
+  /** This model at this fraction predicts class 0 for every test slide (a degenerate run). */
+  degenerate?: { model: string; frac: number };
 }
 
+/** 'clam_sb/B=16' (a swept variant, as identities write it) → labels { model: 'clam_sb', B: '16' }. */
+const modelLabels = (m: string): Record<string, string> => {
+  const [model, ...sweep] = m.split('/');
+  return { model, ...Object.fromEntries(sweep.map((x) => x.split('=') as [string, string])) };
+};
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 const predCsv = (p: Predictions) =>
   ['slide_id,Y,Y_hat,' + Array.from({ length: p.nClasses }, (_, c) => `p_${c}`).join(','), ...p.slide_id.map((s, i) => [s, p.y[i], p.y_hat[i], ...p.prob[i].map((v) => v.toFixed(6))].join(','))].join('\n') + '\n';
@@ -59,17 +68,20 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
 
   const predictionsFor = (m: string, f: number, k: number, cohort: string): Predictions => {
     const r = rng(seed * 1000 + models.indexOf(m) * 97 + Math.round(f * 100) * 7 + k * 13 + (cohort === 'test' ? 0 : 5000));
-    const rLabels = rng(seed * 31 + k * 3 + (cohort === 'test' ? 0 : 77)); // same slides for both models
+    // Same slides for both models; an independent cohort is the same slides for every fold model.
+    const rLabels = rng(seed * 31 + (cohort === 'test' ? k * 3 : 77));
+    const flat = o.degenerate && o.degenerate.model === m && o.degenerate.frac === f && cohort === 'test';
     const n = cohort === 'test' ? nTest : nTest * 2;
     const p: Predictions = { slide_id: [], y: [], prob: [], y_hat: [], nClasses: C };
     for (let i = 0; i < n; i++) {
       const y = Math.floor(rLabels() * C);
-      const logits = Array.from({ length: C }, (_, c) => (c === y ? quality(m, f) * 1.4 : 0) + gauss(r) * 1.1);
+      // A degenerate model: class 0 wins for every slide, by a margin that still ranks the slides.
+      const logits = Array.from({ length: C }, (_, c) => (flat ? (c === 0 ? 3 : 0) + (c === y ? 0.8 : 0) + gauss(r) * 0.2 : (c === y ? quality(m, f) * 1.4 : 0) + gauss(r) * 1.1));
       const mx = Math.max(...logits);
       const ex = logits.map((v) => Math.exp(v - mx));
       const s = ex.reduce((a, b) => a + b, 0);
       const prob = ex.map((v) => v / s);
-      p.slide_id.push(`${cohort === 'test' ? 'slide' : 'ext'}_${k}_${i}`);
+      p.slide_id.push(cohort === 'test' ? `slide_${k}_${i}` : `ext_${i}`);
       p.y.push(y);
       p.prob.push(prob);
       p.y_hat.push(prob.indexOf(Math.max(...prob)));
@@ -77,10 +89,31 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
     return p;
   };
 
+  // Dataset stages: the slides the folds test (each slide once), patches per slide, one exclusion.
+  for (const cohort of ['test', 'external']) {
+    const id = cohort === 'test' ? 'dataset' : 'dataset/cohort=external';
+    decls.push({
+      id, kind: 'dataset', labels: cohort === 'test' ? {} : { cohort: 'external' }, params: { source: 'synthetic' },
+      write: (dir) => {
+        const seen = new Map<string, number>();
+        for (let k = 0; k < (cohort === 'test' ? K : 1); k++) {
+          const p = predictionsFor(models[0], fracs[0], k, cohort);
+          p.slide_id.forEach((sid, i) => seen.set(sid, p.y[i]));
+        }
+        const r = rng(seed + 4242 + (cohort === 'test' ? 0 : 1));
+        const rows = [...seen].map(([sid, y], i) => [`case_${cohort}_${Math.floor(i / 2)}`, sid, `class_${y}`, y, 200 + Math.floor(r() * 800), `bags/${sid}.h5`]);
+        writeFileSync(join(dir, 'slides.csv'), toCsv(['case_id', 'slide_id', 'label', 'label_index', 'n', 'path'], rows));
+        writeFileSync(join(dir, 'excluded.csv'), toCsv(['slide_id', 'reason'], cohort === 'test' ? [['slide_broken', 'segment: cannot open slide (truncated TIFF)'], ['slide_empty', 'empty bag: 0 patches']] : []));
+        writeFileSync(join(dir, 'dataset.json'), JSON.stringify({ classes: Array.from({ length: C }, (_, c) => `class_${c}`), n_slides: rows.length }));
+        return { n_slides: rows.length };
+      },
+    });
+  }
+
   for (const m of models)
     for (const f of fracs)
       for (let k = 0; k < K; k++) {
-        const labels = { model: m, frac: f, fold: k };
+        const labels = { ...modelLabels(m), frac: f, fold: k };
         decls.push({
           id: `train/${m}/frac=${f}/fold=${k}`,
           kind: 'train',
@@ -102,7 +135,7 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
             writeFileSync(join(dir, 'epochs.csv'), rows.join('\n') + '\n');
             writeFileSync(join(dir, 'metrics.jsonl'), jl.join('\n') + '\n');
             writeFileSync(join(dir, 'model.safetensors'), Buffer.alloc(256, k));
-            return { best_val_auc: last, epochs: E };
+            return { best_val_auc: last, val_auc: last, val_error: +(0.5 - last / 3).toFixed(5), epochs: E };
           },
         });
         for (const cohort of ['test', 'external']) {
@@ -125,41 +158,52 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
           });
         }
       }
+  // The statistics stages' outputs come from the stages' own functions, as in a real run.
+  const foldsOf = (m: string, f: number, cohort: string) => Array.from({ length: K }, (_, k) => ({ fold: k, id: `evaluate/${m}/frac=${f}/fold=${k}/cohort=${cohort}`, pred: predictionsFor(m, f, k, cohort) }));
+  for (const m of models)
+    for (const f of fracs)
+      for (const cohort of ['test', 'external'])
+        decls.push({
+          id: `aggregate/${m}/frac=${f}/cohort=${cohort}`,
+          kind: 'aggregate',
+          labels: { ...modelLabels(m), frac: f, cohort },
+          params: { cohort },
+          write: (dir) => {
+            const { summary, rocRows } = aggregateFolds(foldsOf(m, f, cohort), { cohort });
+            writeFileSync(join(dir, 'summary.json'), JSON.stringify(jsonSafe(summary), null, 1));
+            writeFileSync(join(dir, 'roc_mean.csv'), toCsv(['fpr', 'tpr_mean', 'tpr_std', 'tpr_lower', 'tpr_upper'], rocRows));
+            return { auc_mean: summary.auc.mean, n_folds: K };
+          },
+        });
   for (const m of models)
     for (const f of fracs)
       decls.push({
         id: `ensemble/${m}/frac=${f}/cohort=external`,
         kind: 'ensemble',
-        labels: { model: m, frac: f, cohort: 'external' },
+        labels: { ...modelLabels(m), frac: f, cohort: 'external' },
         params: { n_classes: C },
         write: (dir) => {
-          const ps = Array.from({ length: K }, (_, k) => predictionsFor(m, f, k, 'external'));
-          // Ensembles average the fold models on the same slides: use fold 0's slides for all.
-          const base = ps[0];
-          const prob = base.prob.map((row, i) => row.map((_, c) => ps.reduce((s, p) => s + p.prob[Math.min(i, p.prob.length - 1)][c], 0) / K));
-          const p: Predictions = { ...base, prob, y_hat: prob.map((r) => r.indexOf(Math.max(...r))) };
+          const p = meanSoftmax(foldsOf(m, f, 'external').map((x) => x.pred));
           writeFileSync(join(dir, 'predictions.csv'), predCsv(p));
           const s = summarize(p);
-          writeFileSync(join(dir, 'metrics.json'), JSON.stringify(jsonSafe(s), null, 1));
+          writeFileSync(join(dir, 'metrics.json'), JSON.stringify(jsonSafe({ cohort: 'external', n_models: K, ...s }), null, 1));
           return { auc: s.auc ?? NaN };
         },
       });
   if (models.length >= 2)
     for (const f of fracs)
-      for (const cohort of ['test']) {
+      for (const cohort of ['test', 'external']) {
         const [a, b] = models;
         decls.push({
           id: `compare/${a}-vs-${b}/frac=${f}/cohort=${cohort}`,
           kind: 'compare',
-          labels: { a, b, frac: f, cohort },
-          params: { a, b },
+          labels: { model_a: a, model_b: b, frac: f, cohort },
+          params: { a, b, cohort },
           write: (dir) => {
-            const folds = Array.from({ length: K }, (_, k) => {
-              const c = comparePredictions(predictionsFor(a, f, k, cohort), predictionsFor(b, f, k, cohort));
-              return { fold: k, auc_a: c.auc_a, auc_b: c.auc_b, diff: c.diff, delong_z: c.delong?.z, delong_p: c.delong?.p };
-            });
-            writeFileSync(join(dir, 'compare.json'), JSON.stringify(jsonSafe({ a, b, cohort, folds, ensemble_delong: null }), null, 1));
-            return {};
+            const ens = cohort === 'test' ? undefined : ([meanSoftmax(foldsOf(a, f, cohort).map((x) => x.pred)), meanSoftmax(foldsOf(b, f, cohort).map((x) => x.pred)), ['a', 'b']] as [Predictions, Predictions, [string, string]]);
+            const { folds, across, ensemble } = compareFolds(foldsOf(a, f, cohort), foldsOf(b, f, cohort), ens);
+            writeFileSync(join(dir, 'compare.json'), JSON.stringify(jsonSafe({ a, b, cohort, across_folds: across, folds, ensemble_delong: ensemble ?? null }), null, 1));
+            return { n_folds: folds.length };
           },
         });
       }

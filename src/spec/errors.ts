@@ -1,5 +1,6 @@
 // Spec errors as a researcher reads them: file:line:column, the path inside the spec, and
 // what is wrong in plain words. One SpecError carries every problem found, not just the first.
+import { EXIT } from '../errors.ts';
 
 export type PathSeg = string | number;
 export type SpecPath = PathSeg[];
@@ -17,7 +18,7 @@ export interface SpecMessage {
 }
 
 export class SpecError extends Error {
-  readonly exitCode = 2;
+  readonly exitCode = EXIT.usage;
   readonly messages: SpecMessage[];
   constructor(messages: SpecMessage[]) {
     super(messages.map(formatSpecMessage).join('\n'));

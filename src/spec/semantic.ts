@@ -7,6 +7,7 @@ import { mapLabel } from '../datasets/labels.ts';
 import { isAbsolute, resolve } from 'node:path';
 import { didYouMean, showValue, type SpecPath } from './errors.ts';
 import type { Issue } from './schema.ts';
+import { heatmapIssues } from './heatmaps.ts';
 
 export interface SemanticOptions {
   /** Directory relative dataset paths are resolved against (the spec file's directory). */
@@ -105,6 +106,7 @@ export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
   });
 
   if (spec.dataset) datasetIssues(spec.dataset, ['dataset'], nClasses, opts, add);
+  heatmapIssues(spec, (p) => resolvePath(opts.dir, p), add);
   return issues;
 }
 

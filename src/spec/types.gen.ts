@@ -23,6 +23,7 @@ export interface Experiment {
   models: [Model, ...Model[]];
   train?: Train;
   evaluate?: Evaluate;
+  heatmaps?: Heatmaps;
   sweep?: Sweep;
   resources?: Resources;
   tracking?: Tracking;
@@ -375,6 +376,84 @@ export interface Evaluate {
    * Number of test slides per fold to render attention heatmaps for (WSI datasets).
    */
   heatmaps?: number;
+}
+/**
+ * CLAM's heatmaps (create_heatmaps.py) from trained checkpoints: per slide the original beside the heatmap, a colour bar and a caption (true label, predicted class, probability), the per-patch scores (CLAM: attention of the predicted class; MIL: instance score) as percentiles, and the top / bottom patches as PNG tiles. Needs slide images: a wsi dataset (or milflow heatmap for any slide).
+ *
+ * This interface was referenced by `Experiment`'s JSON-Schema
+ * via the `definition` "Heatmaps".
+ */
+export interface Heatmaps {
+  slides?: number | [string, ...string[]];
+  /**
+   * Models whose checkpoints draw (default: every model).
+   *
+   * @minItems 1
+   */
+  models?: [string, ...string[]];
+  /**
+   * Training fractions whose checkpoints draw (default: the largest).
+   *
+   * @minItems 1
+   */
+  fractions?: [number, ...number[]];
+  /**
+   * Folds whose checkpoints draw (default: fold 0).
+   *
+   * @minItems 1
+   */
+  folds?: [number, ...number[]];
+  /**
+   * Overlap of the heatmap's patch grid (CLAM: 0.5-0.95): the overlapping patches are encoded and scored for the heatmap only; their percentiles are referred to the scores of the training grid.
+   */
+  overlap?: number;
+  /**
+   * Region of interest [x1, y1, x2, y2] in level-0 pixels.
+   *
+   * @minItems 4
+   * @maxItems 4
+   */
+  roi?: [number, number, number, number];
+  /**
+   * Gaussian blur of the score map (kernel: the grid step).
+   */
+  blur?: boolean;
+  /**
+   * Paint only patches at or above threshold, in one colour.
+   */
+  binarize?: boolean;
+  /**
+   * Percentile / 100 a patch must reach when binarize is on.
+   */
+  threshold?: number;
+  /**
+   * Pyramid level to draw at; -1: the finest level whose picture fits max_side.
+   */
+  vis_level?: number;
+  /**
+   * Longest side of the picture in pixels.
+   */
+  max_side?: number;
+  /**
+   * Colormap of the percentiles.
+   */
+  cmap?: 'coolwarm' | 'jet' | 'viridis' | 'rdbu_r';
+  /**
+   * Weight of the colour over the slide.
+   */
+  alpha?: number;
+  /**
+   * Draw on white instead of the slide.
+   */
+  blank_canvas?: boolean;
+  /**
+   * Export the k highest-scoring patches as PNG tiles (file names carry coordinates and score).
+   */
+  topk?: number;
+  /**
+   * Export the k lowest-scoring patches as PNG tiles.
+   */
+  bottomk?: number;
 }
 /**
  * Grid over dotted paths into this spec, e.g. `models.clam_sb.B: [8, 16, 32]`. Every combination becomes its own set of stages; unchanged upstream stages are shared.

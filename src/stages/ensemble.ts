@@ -8,19 +8,10 @@ import { alignPredictions, argmax, jsonSafe, summarize, writePredictions, type P
 import { readFoldPredictions } from './folds.ts';
 import { scalarMetrics } from './evaluate.ts';
 
-export interface EnsembleParams { cohort: string; classes?: string[]; ci?: 'delong' | 'bootstrap'; bootstrap?: { n?: number; seed?: number } }
+import { meanSoftmax } from '../stats/folds-summary.ts';
+export { meanSoftmax };
 
-export function meanSoftmax(preds: Predictions[], names: string[] = []): Predictions {
-  const first = preds[0];
-  const aligned = preds.map((p, k) => (k === 0 ? p : alignPredictions(first, p, [names[0] ?? 'fold 0', names[k] ?? `fold ${k}`])));
-  const C = first.nClasses;
-  const prob = first.slide_id.map((_, i) => {
-    const row = new Array<number>(C).fill(0);
-    for (const p of aligned) for (let c = 0; c < C; c++) row[c] += p.prob[i][c];
-    return row.map((v) => v / aligned.length);
-  });
-  return { slide_id: first.slide_id, y: first.y, prob, y_hat: prob.map(argmax), nClasses: C };
-}
+export interface EnsembleParams { cohort: string; classes?: string[]; ci?: 'delong' | 'bootstrap'; bootstrap?: { n?: number; seed?: number } }
 
 const stage: StageKind<EnsembleParams> = {
   kind: 'ensemble',

@@ -1,25 +1,35 @@
-// Stage `heatmap` (heatmap/<model>/frac=<f>/fold=<k>, WSI datasets with evaluate.heatmaps > 0):
-// the paper's interpretability figure for the first `n` test slides of the fold (by slide_id).
-// Per slide: the fold's model predicts the bag; the predicted class's raw attention becomes
-// percentiles, averaged per pixel over overlapping patches and painted with a diverging colormap
-// (RdBu reversed, alpha 0.5) over a thumbnail of the slide. Writes heatmaps/<slide_id>.png and
-// heatmaps/<slide_id>.csv (x, y, attention_raw, percentile; level-0 coordinates, bag order).
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Stage `heatmap` (WSI datasets): CLAM's heatmaps for one checkpoint (train stage) —
+//   heatmap/<model>[/<sweep>]/frac=<f>/fold=<k>                the first `n` test slides of the fold;
+//   heatmap/<model>[/<sweep>]/frac=<f>/fold=<k>/slide=<id>     one named slide (cached per slide × checkpoint).
+// Per slide (src/heatmaps/render.ts): the checkpoint scores the slide's bag (the training grid,
+// the reference), and with `overlap` > 0 an overlapping grid patched inside the segment stage's
+// tissue contours and encoded by the dataset's encoder; percentiles of the drawn grid are referred
+// to the reference scores. Outputs under heatmaps/: <slide>.png, .original.png, .figure.png, .csv,
+// .json, .samples.csv and topk/, bottomk/ tiles.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import type { Json, StageKind } from '../types/stage.ts';
 import { readBag } from '../io/h5.ts';
 import { loadModel } from '../models/index.ts';
-import { readBagPaths, readSplitsCsv } from '../splits/index.ts';
+import { readBagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';
 import { readCoordsH5 } from '../wsi/coords-h5.ts';
-import { attentionRow, averageScores, overlay, percentiles } from '../heatmaps/paint.ts';
-import { slideImage } from '../heatmaps/slide-image.ts';
+import { Slide } from '../wsi/openslide.ts';
+import { patchTissue, type PatchParams } from '../wsi/patch.ts';
+import type { Segmentation } from '../wsi/segment.ts';
+import { extractFeatures, type EncoderSpec } from '../features/extract.ts';
+import { renderSlideHeatmap, type HeatmapOptions } from '../heatmaps/render.ts';
 
 export interface HeatmapParams {
   fold: number;
-  /** Test slides to render (the first n by slide_id). */
-  n: number;
-  /** Longest side of the picture (a pyramid level at most this big). */
+  /** The first n test slides of the fold (by slide_id), or these slides. */
+  n?: number;
+  slides?: string[];
+  classes?: string[];
+  options?: HeatmapOptions;
+  /** Needed for overlap > 0: how the dataset patched (size, level, contour_fn, …) and encoded. */
+  patch?: Omit<PatchParams, 'step'>;
+  encoder?: Omit<EncoderSpec, 'onnx'>;
+  /** Legacy (evaluate.heatmaps): longest side and alpha. */
   max_side?: number;
   alpha?: number;
 }
@@ -28,22 +38,35 @@ const stage: StageKind<HeatmapParams> = {
   kind: 'heatmap',
   async run(p, ctx) {
     const { model: mIn, dataset: dIn, splits: sIn } = ctx.inputs;
-    if (!mIn || !dIn || !sIn) throw new Error(`${ctx.id}: needs inputs 'model', 'dataset' and 'splits'`);
+    if (!mIn || !dIn) throw new Error(`${ctx.id}: needs inputs 'model' and 'dataset'`);
     const outDir = join(ctx.outDir, 'heatmaps');
     mkdirSync(outDir, { recursive: true });
-    const splitFile = join(sIn.dir, `splits_${p.fold}.csv`);
     const bags = readBagPaths(dIn.dir);
-    // Test slides the dataset kept (excluded slides have no bag), sorted by slide_id.
-    const test = readSplitsCsv(splitFile).test.filter((s) => bags.has(s)).sort();
-    const ids = test.slice(0, Math.max(0, p.n));
-    if (ids.length === 0) {
-      const note = `fold ${p.fold} has no test slides (${splitFile}): no heatmaps`;
-      writeFileSync(join(outDir, 'NOTE.txt'), note + '\n');
-      ctx.log(note);
-      return { metrics: { n_slides: 0 }, summary: { note } as Json };
+    const { slides } = readDatasetDir(dIn.dir);
+    const bySlide = new Map(slides.map((s) => [s.slide_id, s]));
+    let ids: string[];
+    let test: string[] = [];
+    if (p.slides?.length) {
+      const missing = p.slides.filter((s) => !bags.has(s));
+      if (missing.length) throw new Error(`${ctx.id}: slide(s) ${missing.join(', ')} have no bag in ${join(dIn.dir, 'slides.csv')} (excluded or not in the dataset)`);
+      ids = p.slides;
+    } else {
+      if (!sIn) throw new Error(`${ctx.id}: the first n test slides need the 'splits' input`);
+      const splitFile = join(sIn.dir, `splits_${p.fold}.csv`);
+      // Test slides the dataset kept (excluded slides have no bag), sorted by slide_id.
+      test = readSplitsCsv(splitFile).test.filter((s) => bags.has(s)).sort();
+      ids = test.slice(0, Math.max(0, p.n ?? 0));
+      if (ids.length === 0) {
+        const note = `fold ${p.fold} has no test slides (${splitFile}): no heatmaps`;
+        writeFileSync(join(outDir, 'NOTE.txt'), note + '\n');
+        ctx.log(note);
+        return { metrics: { n_slides: 0 }, summary: { note } as Json };
+      }
     }
     const model = await loadModel(join(mIn.dir, 'model.safetensors'));
-    const rendered: { slide_id: string; y_hat: number; n_patches: number; width: number; height: number; level: number }[] = [];
+    const classes = p.classes ?? [];
+    const options: HeatmapOptions = { alpha: p.alpha ?? 0.5, max_side: p.max_side ?? 2048, cmap: 'rdbu_r', ...(p.options ?? {}) };
+    const rendered: Json[] = [];
     for (let k = 0; k < ids.length; k++) {
       if (ctx.signal.aborted) throw new Error(`${ctx.id}: aborted`);
       const sid = ids[k];
@@ -56,24 +79,47 @@ const stage: StageKind<HeatmapParams> = {
       // Patch side at level 0: the read size at the patch level times that level's downsample.
       const size = attrs.patch_size * attrs.downsample[0];
       if (!(size > 0)) throw new Error(`${coordsFile}: patch_size/downsample attributes give no patch size`);
-      const coords = bag.coords;
-      if (!coords || coords.length !== 2 * bag.n) throw new Error(`${bags.get(sid)}: bag of slide '${sid}' has no coords for its ${bag.n} patches`);
-      const out = model.predict(bag.features, bag.n, bag.dim, sid);
-      const raw = attentionRow(out.A_raw, bag.n, out.Y_hat);
-      const pct = percentiles(raw);
-      const img = await slideImage(slidePath, { maxSide: p.max_side ?? 2048 });
-      const map = averageScores(coords, pct, size, img);
-      const painted = overlay(img.rgb, map, p.alpha ?? 0.5);
-      await sharp(Buffer.from(painted), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(join(outDir, `${sid}.png`));
-      const lines = ['x,y,attention_raw,percentile'];
-      for (let i = 0; i < bag.n; i++) lines.push(`${coords[2 * i]},${coords[2 * i + 1]},${raw[i]},${pct[i]}`);
-      writeFileSync(join(outDir, `${sid}.csv`), lines.join('\n') + '\n');
-      rendered.push({ slide_id: sid, y_hat: out.Y_hat, n_patches: bag.n, width: img.width, height: img.height, level: img.level });
+      if (!bag.coords || bag.coords.length !== 2 * bag.n) throw new Error(`${bags.get(sid)}: bag of slide '${sid}' has no coords for its ${bag.n} patches`);
+      const overlapGrid = async (step: number) => {
+        const segIn = ctx.inputs[`segment:${sid}`];
+        const onnx = ctx.externals.encoder;
+        if (!segIn || !onnx || !p.patch || !p.encoder) throw new Error(`${ctx.id}: overlap needs the segment:${sid} input, the encoder external and the patch / encoder params`);
+        const seg = JSON.parse(readFileSync(join(segIn.dir, 'segmentation.json'), 'utf8')) as Segmentation;
+        const s = Slide.open(slidePath);
+        let r;
+        try {
+          r = await patchTissue(s, seg, { ...p.patch, step } as PatchParams);
+        } finally {
+          s.close();
+        }
+        ctx.log(`${sid}: ${r.n} patches at step ${step} px (${bag.n} in the training grid), encoding`);
+        const features = await extractFeatures(slidePath, { coords: r.coords, n: r.n, attrs: r.attrs }, { ...p.encoder, onnx } as EncoderSpec, { threads: ctx.device.threads, signal: ctx.signal, onProgress: (d, t) => ctx.progress(k + d / t, ids.length, `${sid}: encoding ${d}/${t}`) });
+        return { coords: r.coords, features, n: r.n, dim: p.encoder.dim };
+      };
+      const li = bySlide.get(sid)?.label_index;
+      const label = li === undefined ? undefined : classes[li] ?? `class ${li}`;
+      const r = await renderSlideHeatmap(
+        {
+          slidePath, slideId: sid, model, reference: { coords: bag.coords, features: bag.features, n: bag.n, dim: bag.dim }, patchSize: size,
+          tile: { level: attrs.patch_level, size: attrs.patch_size }, overlapGrid, classes, trueLabel: label, modelName: modelName(ctx.id), outDir,
+        },
+        options,
+      );
+      rendered.push({ slide_id: sid, y_hat: r.y_hat, predicted: r.predicted, probability: r.probability, n_reference: r.n_reference, n_scored: r.n_scored, width: r.width, height: r.height, level: r.level });
       ctx.progress(k + 1, ids.length, sid);
     }
-    ctx.log(`fold ${p.fold}: heatmaps of ${rendered.map((r) => r.slide_id).join(', ')} (${test.length} test slides)`);
-    return { metrics: { n_slides: rendered.length }, engine: model.engine, summary: { slides: rendered } as unknown as Json };
+    ctx.log(`fold ${p.fold}: heatmaps of ${ids.join(', ')}${test.length ? ` (${test.length} test slides)` : ''}`);
+    return { metrics: { n_slides: rendered.length }, engine: model.engine, summary: { slides: rendered } as Json };
   },
 };
+
+/** "heatmap/clam_sb/B=16/frac=1/fold=0[/slide=x]" → "clam_sb B=16, 100 % training data, fold 0". */
+function modelName(id: string): string {
+  const parts = id.split('/').slice(1);
+  const frac = parts.find((x) => x.startsWith('frac='))?.slice(5);
+  const fold = parts.find((x) => x.startsWith('fold='))?.slice(5);
+  const name = parts.filter((x) => !/^(frac|fold|slide)=/.test(x)).join(' ');
+  return [name, frac !== undefined ? `${+(Number(frac) * 100).toFixed(1)} % training data` : '', fold !== undefined ? `fold ${fold}` : ''].filter(Boolean).join(', ');
+}
 
 export default stage;

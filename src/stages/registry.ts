@@ -31,7 +31,7 @@ export interface StageRow {
 
 export const STAGES: Readonly<Record<string, StageRow>> = {
   dataset: {
-    version: '1', heavy: false, reported: false, inputs: [], outputs: ['slides.csv', 'bags/', 'dataset.json', 'excluded.csv'], artifacts: [],
+    version: '1', heavy: false, reported: 'stage', inputs: [], outputs: ['slides.csv', 'bags/', 'dataset.json', 'excluded.csv'], artifacts: [],
     load: () => import('./dataset.ts'),
   },
   splits: {
@@ -61,15 +61,15 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     load: () => import('./compare.ts'),
   },
   report: {
-    version: '1', heavy: false, reported: false, inputs: ['<identity>'], outputs: ['report.html', 'report.md', 'tables/', 'figures/'], artifacts: ['report.html', 'report.md'],
+    version: '2', heavy: false, reported: false, inputs: ['<identity>'], outputs: ['report.html', 'report.md', 'tables/', 'figures/'], artifacts: ['report.html', 'report.md'],
     load: () => import('./report.ts'),
   },
   segment: {
-    version: '1', heavy: false, reported: false, inputs: [], outputs: ['status.json', 'segmentation.json', 'mask.png'], artifacts: [],
+    version: '1', heavy: false, reported: 'run', inputs: [], outputs: ['status.json', 'segmentation.json', 'mask.png'], artifacts: [],
     load: () => import('./segment.ts'),
   },
   patch: {
-    version: '1', heavy: false, reported: false, inputs: ['segment'], outputs: ['status.json', '<slide_id>.h5', 'stitch.png'], artifacts: [],
+    version: '1', heavy: false, reported: 'run', inputs: ['segment'], outputs: ['status.json', '<slide_id>.h5', 'stitch.png'], artifacts: [],
     load: () => import('./patch.ts'),
   },
   extract: {
@@ -77,7 +77,7 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     load: () => import('./extract.ts'),
   },
   'wsi-dataset': {
-    version: '1', heavy: false, reported: false, inputs: ['extract:<slide_id>'], outputs: ['slides.csv', 'bags/', 'dataset.json', 'excluded.csv'], artifacts: [],
+    version: '1', heavy: false, reported: 'stage', inputs: ['extract:<slide_id>'], outputs: ['slides.csv', 'bags/', 'dataset.json', 'excluded.csv'], artifacts: [],
     load: () => import('./wsi-dataset.ts'),
   },
   overlap: {
@@ -85,7 +85,7 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     load: () => import('./overlap.ts'),
   },
   heatmap: {
-    version: '1', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],
+    version: '2', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>', 'segment:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],
     load: () => import('./heatmap.ts'),
   },
 };

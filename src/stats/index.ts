@@ -5,3 +5,4 @@ export * from './bootstrap.ts';
 export * from './predictions.ts';
 export * from './summary.ts';
 export * from './paired.ts';
+export * from './folds-summary.ts';

@@ -1,7 +1,8 @@
 // What the tracker already pushed to MLflow, kept next to the run's events (the outbox):
 // runs/<exp>/<run-id>/tracking-state.json. Every push consults it, so each event reaches the
 // server once and a sync after an outage sends only what is missing.
-import { readFileSync, writeFileSync, renameSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
+import { writeJsonAtomic } from '../io/atomic.ts';
 import { join } from 'node:path';
 
 export interface PushedRun {
@@ -59,7 +60,5 @@ export function loadState(runDir: string): TrackingState {
 
 export function saveState(runDir: string, state: TrackingState): void {
   const p = join(runDir, STATE_FILE);
-  const tmp = `${p}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state) + '\n');
-  renameSync(tmp, p);
+  writeJsonAtomic(p, state);
 }

@@ -1,6 +1,7 @@
 // The report in a real browser: `milflow report --run DIR` on recorded runs (binary and
 // 3-class), then headless Debian Chromium opens report.html from disk: no console errors, no
-// network requests, every figure has drawn marks; screenshots go to test-artifacts/.
+// network requests, every figure has drawn marks, legends inside their figure; screenshots go to
+// test-artifacts/. Numbers in tables are checked against the stage outputs they come from.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -63,10 +64,18 @@ async function checkInBrowser(html: string, shot: string, expectFigures: string[
       assert.ok(f.width > 200 && f.height > 150, `figure ${f.id} is visible (${f.width}×${f.height})`);
     }
     // Readable for a pathologist: axis titles with units, fractions as %.
-    const roc = figs.find((f) => f.id === 'roc_mean')!;
+    const roc = figs.find((f) => f.id === 'roc_test')!;
     assert.match(roc.text, /False positive rate/);
     assert.match(roc.text, /100 %/);
-    assert.match(figs.find((f) => f.id === 'fold_auc')!.text, /Test AUC/);
+    assert.match(figs.find((f) => f.id === 'data_efficiency')!.text, /Test AUC/);
+    // Legends are never clipped by the figure's own box.
+    const clipped = await page.$$eval('figure[data-figure] svg', (svgs) =>
+      svgs.flatMap((svg) => {
+        const box = svg.getBoundingClientRect();
+        return Array.from(svg.querySelectorAll('.role-legend text')).filter((t) => t.getBoundingClientRect().right > box.right + 1).map((t) => t.textContent);
+      }),
+    );
+    assert.deepEqual(clipped, [], 'legend text inside its figure');
     const tables = await page.$$eval('section.table table tbody tr', (rows) => rows.length);
     assert.ok(tables > 0);
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -78,40 +87,99 @@ async function checkInBrowser(html: string, shot: string, expectFigures: string[
   }
 }
 
-test('binary run: files, table numbers match the stage outputs, renders in Chromium', async () => {
-  const run = writeSampleRun({ root: join(tmp, 'bin'), experiment: 'camelyon-like', folds: 4, fracs: [1, 0.5, 0.1], epochs: 12, failStage: 'evaluate/mil/frac=0.1/fold=3/cohort=external' });
+/** model → colour of every mark labelled with a model, per figure SVG. */
+function colourOfModels(svg: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const m of svg.matchAll(/aria-label="([^"]*)"[^>]*?(?:fill|stroke)="(#[0-9A-Fa-f]{6})"/g)) {
+    const model = /(?:^|; )(?:Model|Better on the fold): ([^;]+)/.exec(m[1])?.[1];
+    if (!model) continue;
+    if (!out.has(model)) out.set(model, new Set());
+    out.get(model)!.add(m[2].toUpperCase());
+  }
+  return out;
+}
+
+test('binary run: files, numbers equal the stage outputs, one colour per model, renders in Chromium', async () => {
+  const models = ['clam_sb', 'mil', 'clam_sb/B=16'];
+  const fracs = [1, 0.5, 0.25, 0.1];
+  const run = writeSampleRun({ root: join(tmp, 'bin'), experiment: 'camelyon-like', models, folds: 4, fracs, epochs: 12, failStage: 'evaluate/mil/frac=0.1/fold=3/cohort=external', degenerate: { model: 'mil', frac: 0.1 } });
   const out = milflowReport(run.runDir);
   const dir = join(run.runDir, 'report');
   assert.match(out, /report\.html/);
-  for (const f of ['report.html', 'report.md', 'tables/auc_by_fraction.csv', 'tables/ensemble_auc.csv', 'tables/model_differences.csv', 'tables/accuracy.csv', 'tables/run_summary.csv'])
+  for (const f of ['report.html', 'report.md', 'tables/data.csv', 'tables/excluded.csv', 'tables/folds.csv', 'tables/auc_by_fraction.csv', 'tables/ensemble_auc.csv', 'tables/model_differences.csv', 'tables/accuracy.csv', 'tables/run_summary.csv'])
     assert.ok(existsSync(join(dir, f)), `${f} written`);
   const svgs = readdirSync(join(dir, 'figures')).sort();
-  assert.deepEqual(svgs, ['auc_difference.svg', 'confidence.svg', 'embedding_pca.svg', 'fold_auc.svg', 'roc_mean.svg', 'training_curves.svg']);
+  assert.deepEqual(svgs, ['auc_difference.svg', 'confidence.svg', 'data_efficiency.svg', 'embedding_pca.svg', 'roc_external.svg', 'roc_test.svg', 'training_curves.svg']);
+  const stageDir = (id: string) => {
+    const ev = run.events.find((e) => e.type === 'stage-end' && e.id === id);
+    assert.ok(ev && ev.type === 'stage-end' && ev.manifestPath, id);
+    return join(ev.manifestPath!, '..');
+  };
+  const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
-  // Table 1 equals mean / SD of the evaluate stages' own metrics.json, recomputed here.
-  const aucs: number[] = [];
-  for (let k = 0; k < 4; k++) {
-    const ev = run.events.find((e) => e.type === 'stage-end' && e.id === `evaluate/clam_sb/frac=0.5/fold=${k}/cohort=test`);
-    assert.ok(ev && ev.type === 'stage-end');
-    aucs.push(JSON.parse(readFileSync(join(ev.manifestPath!, '../metrics.json'), 'utf8')).auc);
+  // Data-efficiency figure: one mean mark per model × fraction × cohort (CV test sets, external).
+  const eff = readFileSync(join(dir, 'figures/data_efficiency.svg'), 'utf8');
+  const means = [...eff.matchAll(/aria-label="([^"]*; folds: \d+)"/g)].map((m) => m[1]);
+  assert.equal(means.length, models.length * fracs.length * 2, 'one mark per model × fraction × cohort');
+  for (const m of ['CLAM-SB', 'MIL', 'CLAM-SB B=16']) for (const f of [100, 50, 25, 10]) assert.ok(means.some((x) => x.includes(`model: ${m};`) && x.includes(`fraction: ${f};`)), `${m} at ${f} %`);
+
+  // Per-fold CI table = the evaluate stages' metrics.json, number for number.
+  const folds = csv(join(dir, 'tables/folds.csv'));
+  assert.equal(folds.length, models.length * fracs.length * 4 * 2 - 1, 'every evaluated fold (one failed)');
+  for (const r of folds) {
+    const id = `evaluate/${r.model.replace(' ', '/')}/frac=${r.frac}/fold=${r.fold}/cohort=${r.cohort}`;
+    const m = json(join(stageDir(id), 'metrics.json'));
+    assert.equal(Number(r.test_auc), m.auc, id);
+    assert.deepEqual([Number(r.test_auc_ci_low), Number(r.test_auc_ci_high)], m.auc_ci, id);
+    assert.equal(r.ci_method, 'delong');
+    assert.equal(Number(r.test_acc), m.accuracy);
   }
-  const m = aucs.reduce((a, b) => a + b, 0) / aucs.length;
-  const s = Math.sqrt(aucs.reduce((a, b) => a + (b - m) ** 2, 0) / (aucs.length - 1));
+  // Table 1 (AUC by fraction) is the aggregate stage's summary.json.
+  const agg = json(join(stageDir('aggregate/clam_sb/frac=0.5/cohort=test'), 'summary.json'));
   const row = csv(join(dir, 'tables/auc_by_fraction.csv')).find((r) => r.model === 'clam_sb' && r.frac === '0.5' && r.cohort === 'test')!;
-  assert.ok(Math.abs(Number(row.auc_mean) - m) < 1e-12 && Math.abs(Number(row.auc_sd) - s) < 1e-12);
-  assert.equal(row.n_folds, '4');
-  // The failed stage is reported with its reason; its fold is missing from its group.
+  assert.equal(Number(row.auc_mean), agg.auc.mean);
+  assert.equal(Number(row.auc_sd), agg.auc.std);
+  // p-values = compare.json.
+  for (const r of csv(join(dir, 'tables/model_differences.csv'))) {
+    const c = json(join(stageDir(`compare/clam_sb-vs-mil/frac=${r.frac}/cohort=${r.cohort}`), 'compare.json'));
+    assert.equal(Number(r.p_paired_t), c.across_folds.paired_t.p);
+    assert.equal(Number(r.p_wilcoxon), c.across_folds.wilcoxon.p);
+  }
+  // Data table = the dataset stage's slides.csv / excluded.csv.
+  const slides = csv(join(stageDir('dataset'), 'slides.csv'));
+  const data = csv(join(dir, 'tables/data.csv'));
+  for (const cls of ['class_0', 'class_1']) {
+    const mine = slides.filter((s) => s.label === cls);
+    const r = data.find((d) => d.dataset === 'training' && d.class === cls)!;
+    assert.equal(Number(r.slides), mine.length);
+    assert.equal(Number(r.cases), new Set(mine.map((s) => s.case_id)).size);
+    assert.equal(Number(r.patches), mine.reduce((a, s) => a + Number(s.n), 0));
+  }
+  assert.equal(Number(data.find((d) => d.dataset === 'training' && d.class === 'all')!.excluded), 2);
+  assert.deepEqual(csv(join(dir, 'tables/excluded.csv')).map((r) => r.slide_id), ['slide_broken', 'slide_empty']);
+
+  // One colour per model in every figure that shows models.
+  const colour = new Map<string, string>();
+  for (const f of svgs) {
+    for (const [m, cs] of colourOfModels(readFileSync(join(dir, 'figures', f), 'utf8'))) {
+      assert.equal(cs.size, 1, `${f}: ${m} drawn in ${[...cs]}`);
+      const c = [...cs][0];
+      assert.equal(colour.get(m) ?? c, c, `${f}: ${m} is ${c}, elsewhere ${colour.get(m)}`);
+      colour.set(m, c);
+    }
+  }
+  assert.deepEqual([...colour.keys()].sort(), ['CLAM-SB', 'CLAM-SB B=16', 'MIL']);
+  assert.equal(new Set(colour.values()).size, 3);
+
+  // The failed stage is reported with its reason; the degenerate model is flagged.
   const md = readFileSync(join(dir, 'report.md'), 'utf8');
   assert.match(md, /evaluate\/mil\/frac=0\.1\/fold=3\/cohort=external`: worker exited with code 137/);
-  assert.equal(csv(join(dir, 'tables/auc_by_fraction.csv')).find((r) => r.model === 'mil' && r.frac === '0.1' && r.cohort === 'external')!.n_folds, '3');
-  const diff = csv(join(dir, 'tables/model_differences.csv'));
-  assert.deepEqual(diff.map((r) => r.frac), ['1', '0.5', '0.1']);
-  assert.ok(diff.every((r) => Number(r.p_wilcoxon) > 0 && Number(r.p_wilcoxon) <= 1));
+  assert.match(md, /Warning:\*\* MIL at 10 % of the training data predicts a single class \("class_0"\) for every slide of the test set in 4 of 4 folds/);
   const html = readFileSync(join(dir, 'report.html'), 'utf8');
   assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'self-contained: no scripts, no remote resources');
 
   if (noBrowser) return;
-  await checkInBrowser(join(dir, 'report.html'), join(ARTIFACTS, 'report.png'), ['roc_mean', 'fold_auc', 'auc_difference', 'confidence', 'embedding_pca', 'training_curves']);
+  await checkInBrowser(join(dir, 'report.html'), join(ARTIFACTS, 'report.png'), ['data_efficiency', 'roc_test', 'roc_external', 'auc_difference', 'confidence', 'embedding_pca', 'training_curves']);
 });
 
 test('3-class run: per-class one-vs-rest ROC, macro AUC; renders in Chromium', async () => {
@@ -120,5 +188,5 @@ test('3-class run: per-class one-vs-rest ROC, macro AUC; renders in Chromium', a
   const dir = join(run.runDir, 'report');
   assert.ok(existsSync(join(dir, 'figures/roc_per_class.svg')));
   if (noBrowser) return;
-  await checkInBrowser(join(dir, 'report.html'), join(ARTIFACTS, 'report-multiclass.png'), ['roc_mean', 'fold_auc', 'auc_difference', 'confidence', 'embedding_pca', 'roc_per_class', 'training_curves']);
+  await checkInBrowser(join(dir, 'report.html'), join(ARTIFACTS, 'report-multiclass.png'), ['data_efficiency', 'roc_test', 'roc_external', 'auc_difference', 'confidence', 'embedding_pca', 'roc_per_class', 'training_curves']);
 });

@@ -89,7 +89,7 @@ test('heatmap stage: PNG at thumbnail size, CSV matches the model, top patch red
       assert.equal(meta.width, W);
       assert.equal(meta.height, H);
       const csv = readFileSync(join(tmp, 'out0', 'heatmaps', `${sid}.csv`), 'utf8').trim().split('\n');
-      assert.equal(csv[0], 'x,y,attention_raw,percentile');
+      assert.equal(csv[0], 'x,y,score,percentile');
       const rows = csv.slice(1).map((l) => l.split(',').map(Number));
       const coords = layouts[sid];
       assert.equal(rows.length, coords.length / 2);

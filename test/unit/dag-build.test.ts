@@ -64,7 +64,7 @@ test('expands dataset, splits, train, evaluate (test + cohort), aggregate, ensem
   assert.equal(cmp.inputs.b_fold2, 'evaluate/mil/frac=0.5/fold=2/cohort=ext');
   assert.equal(get(ds, 'compare/clam_sb-vs-mil/frac=1/cohort=test').inputs.a_ensemble, undefined);
   const report = get(ds, 'report');
-  assert.equal(Object.keys(report.inputs).length, 12 + 24 + 8 + 4 + 4 + 1); // + the cohort's overlap guard (its warning)
+  assert.equal(Object.keys(report.inputs).length, 12 + 24 + 8 + 4 + 4 + 1 + 2); // + the cohort's overlap guard (its warning) + the two dataset stages (data table)
   assert.deepEqual(get(ds, 'train/mil/frac=1/fold=0').labels, { model: 'mil', model_type: 'mil', frac: 1, fold: 0 });
 });
 

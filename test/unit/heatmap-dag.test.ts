@@ -51,9 +51,34 @@ test('heatmap stages: declared for wsi + heatmaps > 0 with patch inputs and slid
       'heatmap/mil/frac=1/fold=0', 'heatmap/mil/frac=1/fold=1',
     ]);
 
-    // Not a WSI dataset: nothing to paint on, no heatmap stages.
-    const syn = await buildDag(load(spec('evaluate: { heatmaps: 2 }\n', '', '  synthetic: { seed: 1, cases: 20 }')));
-    assert.equal(syn.filter((d) => d.kind === 'heatmap').length, 0);
+    // Not a WSI dataset: nothing to paint on, so asking is an error (not silently nothing).
+    assert.throws(() => load(spec('evaluate: { heatmaps: 2 }\n', '', '  synthetic: { seed: 1, cases: 20 }')), /evaluate\.heatmaps: heatmaps need slide images, but dataset\.synthetic/);
+
+    // The heatmaps section: chosen checkpoints, CLAM's options, named slides one stage each.
+    const sec = await buildDag(load(spec('evaluate: { ci: delong }\n', 'heatmaps:\n  slides: [sb]\n  models: [clam_sb]\n  folds: [1]\n  overlap: 0.5\n  roi: [0, 0, 512, 512]\n  topk: 3\n  blur: true\n')));
+    const one = sec.filter((d) => d.kind === 'heatmap');
+    assert.deepEqual(one.map((d) => d.id), ['heatmap/clam_sb/frac=1/fold=1/slide=sb']);
+    const p = one[0].params as any;
+    assert.deepEqual([p.slides, p.options.overlap, p.options.roi, p.options.topk, p.options.blur, p.options.cmap, p.options.alpha], [['sb'], 0.5, [0, 0, 512, 512], 3, true, 'coolwarm', 0.4]);
+    assert.equal(p.encoder.dim, 8, 'overlap: the dataset encoder encodes the overlapping grid');
+    assert.equal(p.patch.size, 256);
+    assert.deepEqual(Object.keys(one[0].inputs).sort(), ['dataset', 'model', 'patch:sb', 'segment:sb', 'splits']);
+    assert.deepEqual(Object.keys(one[0].externals!).sort(), ['encoder', 'slide:sb']);
+    assert.throws(() => load(spec('evaluate: { ci: delong }\n', 'heatmaps:\n  slides: [sz]\n')), /heatmaps\.slides: no slide image for sz/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a heatmap request on a features-only (CLAM) dataset fails validation naming the slides without images', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'milflow-heatmap-clam-'));
+  try {
+    writeFileSync(join(dir, 'clam.csv'), 'case_id,slide_id,label\nc1,TCGA-01,normal\nc2,TCGA-02,tumor\nc3,TCGA-03,tumor\n');
+    const text = spec('evaluate: { ci: delong }\n', 'heatmaps:\n  slides: 1\n', '  clam: { csv: clam.csv, features_dir: feats }');
+    assert.throws(() => parseSpec(text, join(dir, 'spec.yaml'), { checkFiles: false }), (e: Error) => {
+      assert.match(e.message, /heatmaps: heatmaps need slide images, but dataset\.clam holds CLAM features only: no slide image for TCGA-01, TCGA-02, TCGA-03/);
+      return true;
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

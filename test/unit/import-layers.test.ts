@@ -13,7 +13,7 @@ const SRC = join(ROOT, 'src');
 /** Bottom first. A file's layer is that of its longest matching prefix. */
 export const LAYERS: string[][] = [
   // Foundations: file formats, compute kernels, the stage contract, the spec's types.
-  ['io/', 'engine/', 'types/', 'spec/types.gen.ts', 'spec/canonical.ts', 'spec/resolved.ts'],
+  ['errors.ts', 'io/', 'engine/', 'types/', 'spec/types.gen.ts', 'spec/canonical.ts', 'spec/resolved.ts'],
   // The science, each a library of pure functions over data.
   ['datasets/', 'splits/', 'models/', 'stats/', 'wsi/'],
   ['features/', 'train/', 'heatmaps/', 'eval/'],

@@ -24,7 +24,7 @@ test('partial runs still give a readable report', async () => {
     assert.match(readFileSync(join(d, 'train/report.md'), 'utf8'), /Failed stages[\s\S]*evaluate\/clam_sb\/frac=1\/fold=0\/cohort=test/);
 
     const all = await buildReport({ entries, events: run.events, outDir: join(d, 'all') });
-    assert.ok(all.figures.includes('fold_auc') && all.figures.includes('embedding_pca'));
+    assert.ok(all.figures.includes('data_efficiency') && all.figures.includes('embedding_pca'));
     assert.ok(!all.figures.includes('auc_difference'), 'no second model, no difference figure');
     assert.ok(existsSync(join(d, 'all/tables/auc_by_fraction.csv')));
     // One fold: SD undefined, shown as a dash rather than NaN.

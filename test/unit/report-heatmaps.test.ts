@@ -24,7 +24,7 @@ test('heatmap stage outputs appear in the report as a downscaled, inlined galler
     const out = join(root, 'report');
     const r = await buildReport({ entries, outDir: out, title: 't' });
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    assert.match(html, /<h2 id="heatmaps">Attention heatmaps<\/h2>/);
+    assert.match(html, /<h2 id="heatmaps">Heatmaps<\/h2>/);
     assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 2);
     // fold 0 comes first whatever the entry order
     assert.ok(html.indexOf('fold 0 · slide_0') < html.indexOf('fold 1 · slide_1'), 'gallery sorted by fold');
@@ -44,7 +44,7 @@ test('no heatmap section without heatmap stages', async () => {
   const root = mkdtempSync(join(tmpdir(), 'milflow-report-hm-'));
   try {
     await buildReport({ entries: [], outDir: root, title: 't' });
-    assert.doesNotMatch(readFileSync(join(root, 'report.html'), 'utf8'), /Attention heatmaps/);
+    assert.doesNotMatch(readFileSync(join(root, 'report.html'), 'utf8'), /id="heatmaps"/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -43,6 +43,7 @@ test('no other source file keeps a table of kinds by version, placement or repor
 });
 
 test('report roles: the report stage takes model-level stages, `milflow report` also heatmaps', () => {
-  assert.deepEqual([...reportedKinds('stage')].sort(), ['aggregate', 'compare', 'ensemble', 'evaluate', 'overlap', 'train']);
-  assert.deepEqual([...reportedKinds('run')].sort(), ['aggregate', 'compare', 'ensemble', 'evaluate', 'heatmap', 'overlap', 'train']);
+  assert.deepEqual([...reportedKinds('stage')].sort(), ['aggregate', 'compare', 'dataset', 'ensemble', 'evaluate', 'overlap', 'train', 'wsi-dataset']);
+  // Per-slide pictures (segmentation, stitched patches) and heatmaps: only `milflow report`.
+  assert.deepEqual([...reportedKinds('run')].sort(), ['aggregate', 'compare', 'dataset', 'ensemble', 'evaluate', 'heatmap', 'overlap', 'patch', 'segment', 'train', 'wsi-dataset']);
 });

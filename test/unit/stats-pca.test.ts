@@ -1,36 +1,11 @@
-// The report's own statistics: paired t (against R's t.test values), exact Wilcoxon, PCA.
+// PCA of slide embeddings (the report's only computed figure) and the report's number formatting.
+// The report has no statistics of its own: tests of those live with the stats stages.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pairedTest, wilcoxonExact, tTwoSidedP, tQuantile, pca2, sd, fmtP, pct } from '../../src/report/numbers.ts';
+import { pca2 } from '../../src/stats/pca.ts';
+import { fmtP, pct } from '../../src/report/format.ts';
 
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) < tol, `${a} ≈ ${b}`);
-
-test('Student t: textbook quantiles and p-values', () => {
-  close(tQuantile(0.975, 9), 2.262157, 1e-5);
-  close(tQuantile(0.975, 1), 12.7062, 1e-3);
-  close(tTwoSidedP(2.262157, 9), 0.05, 1e-5);
-  close(tTwoSidedP(1, 30), 0.3253, 1e-4);
-});
-
-test('paired t-test over folds equals the one-sample t of the differences', () => {
-  // Differences .06 .01 .05 .06 0: mean .036, sd .028810, t = 2.7941 on 4 df (two-sided p ≈ 0.049).
-  const r = pairedTest([0.91, 0.88, 0.93, 0.9, 0.86], [0.85, 0.87, 0.88, 0.84, 0.86]);
-  close(r.meanDiff, 0.036);
-  close(r.sdDiff, sd([0.06, 0.01, 0.05, 0.06, 0]));
-  const t = r.meanDiff / (r.sdDiff / Math.sqrt(5));
-  close(t, 2.7941, 1e-4);
-  close(r.tP, tTwoSidedP(t, 4));
-  assert.ok(r.tP > 0.045 && r.tP < 0.053, `p ${r.tP}`);
-  assert.ok(r.ci[0] > 0 && r.ci[1] > r.meanDiff);
-});
-
-test('exact Wilcoxon signed-rank: all-positive and tied cases', () => {
-  close(wilcoxonExact([1, 2, 3, 4, 5]), 2 / 32);
-  close(wilcoxonExact([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]), 2 / 1024);
-  assert.equal(wilcoxonExact([0, 0]), 1);
-  const p = wilcoxonExact([1, -1, 2, -2]);
-  assert.equal(p, 1);
-});
 
 test('PCA: first component follows the direction of largest spread', () => {
   const rows = Array.from({ length: 50 }, (_, i) => {
