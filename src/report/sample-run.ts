@@ -11,6 +11,7 @@ import { summarize, jsonSafe } from '../stats/summary.ts';
 import { aggregateFolds, compareFolds, meanSoftmax } from '../stats/folds-summary.ts';
 import { toCsv } from '../splits/csv.ts';
 import type { Predictions } from '../stats/metrics.ts';
+import { predictionsCsv } from '../stats/predictions.ts';
 import { mulberry32 as rng } from '../datasets/prng.ts';
 
 export interface SampleRunOptions {
@@ -38,8 +39,7 @@ const modelLabels = (m: string): Record<string, string> => {
   return { model, ...Object.fromEntries(sweep.map((x) => x.split('=') as [string, string])) };
 };
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-const predCsv = (p: Predictions) =>
-  ['slide_id,Y,Y_hat,' + Array.from({ length: p.nClasses }, (_, c) => `p_${c}`).join(','), ...p.slide_id.map((s, i) => [s, p.y[i], p.y_hat[i], ...p.prob[i].map((v) => v.toFixed(6))].join(','))].join('\n') + '\n';
+const predCsv = (p: Predictions) => predictionsCsv(p, { fixed: 6 });
 
 export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: string; events: RunEvent[]; stageIds: string[] } {
   const experiment = o.experiment ?? 'sample';

@@ -15,6 +15,8 @@ import { initParams, layout } from '../models/params.ts';
 import { feedStandardize, openFold } from '../train/data.ts';
 import { TRAIN_DEFAULTS, trainFrom, type EvalRow, type TrainOptions } from '../train/loop.ts';
 import { EpochPace, peakRssMb } from '../train/pace.ts';
+import { predictionsCsv } from '../stats/predictions.ts';
+import type { Predictions } from '../stats/metrics.ts';
 
 export interface TrainParams {
   model: Model;
@@ -26,11 +28,9 @@ export interface TrainParams {
   standardize: boolean;
 }
 
-export function predictionsCsv(rows: EvalRow[], nClasses: number): string {
-  const head = ['slide_id', 'Y', 'Y_hat', ...Array.from({ length: nClasses }, (_, c) => `p_${c}`)];
-  const lines = rows.map((r) => [r.slide_id, r.Y, r.Y_hat, ...Array.from(r.prob, (p) => p.toPrecision(8))].join(','));
-  return [head.join(','), ...lines].join('\n') + '\n';
-}
+const asPredictions = (rows: EvalRow[], nClasses: number): Predictions => ({
+  slide_id: rows.map((r) => r.slide_id), y: rows.map((r) => r.Y), y_hat: rows.map((r) => r.Y_hat), prob: rows.map((r) => Array.from(r.prob)), nClasses,
+});
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(8) : '');
 
@@ -92,7 +92,7 @@ const stage: StageKind<TrainParams> = {
     const cols = ['epoch', 'train_loss', 'train_error', 'train_inst_loss', 'val_loss', 'val_error', 'val_auc'] as const;
     writeFileSync(join(ctx.outDir, 'epochs.csv'),
       [cols.join(','), ...res.epochs.map((r) => cols.map((c) => (c === 'epoch' ? String(r.epoch) : fmt(r[c]))).join(','))].join('\n') + '\n');
-    writeFileSync(join(ctx.outDir, 'val_predictions.csv'), predictionsCsv(res.val, cfg.n_classes));
+    writeFileSync(join(ctx.outDir, 'val_predictions.csv'), predictionsCsv(asPredictions(res.val, cfg.n_classes), { precision: 8 }));
     const best = res.epochs[res.best_epoch - 1];
     const metrics: Record<string, number> = {
       best_epoch: res.best_epoch,

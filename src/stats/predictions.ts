@@ -33,9 +33,16 @@ export function readPredictions(file: string): Predictions {
   return { slide_id: t.rows.map((r) => r[si]), y, prob, y_hat, nClasses: C, case_id };
 }
 
-export function predictionsCsv(p: Predictions): string {
+/**
+ * The predictions CSV (CLAM's fold layout: slide_id, Y, Y_hat, p_0..p_{C-1}); every writer of it
+ * comes here. Probabilities: shortest round-trip text, or `precision` significant digits, or
+ * `fixed` decimals (small fixtures).
+ */
+export function predictionsCsv(p: Predictions, opts: { precision?: number; fixed?: number } = {}): string {
+  const num = opts.precision !== undefined ? (v: number) => v.toPrecision(opts.precision)
+    : opts.fixed !== undefined ? (v: number) => v.toFixed(opts.fixed) : (v: number) => String(v);
   const header = ['slide_id', 'Y', 'Y_hat', ...Array.from({ length: p.nClasses }, (_, c) => `p_${c}`)];
-  return toCsv(header, p.slide_id.map((s, i) => [s, p.y[i], p.y_hat[i], ...p.prob[i].map((v) => String(v))]));
+  return toCsv(header, p.slide_id.map((s, i) => [s, p.y[i], p.y_hat[i], ...Array.from(p.prob[i], num)]));
 }
 
 export function writePredictions(file: string, p: Predictions): void {
