@@ -14,6 +14,7 @@ import type { Json, StageDecl } from '../types/stage.ts';
 import { reportedKinds } from '../stages/registry.ts';
 import type { Coords } from './types.ts';
 import { listSplitFiles } from '../splits/files.ts';
+import { findFoldCheckpoints } from '../models/fold-checkpoints.ts';
 import { importDirFor } from '../spec/split-import.ts';
 
 interface Raw {
@@ -138,11 +139,22 @@ async function expandVariant(spec: ResolvedExperiment, specDir: string, wsi: () 
         const tail = `${fracLabel(frac)}/fold=${fold}`;
         const trainId = `train/${m.name}/${tail}`;
         const common = { model: m.name, model_type: m.type, frac, fold };
-        out.push({
-          base: trainId, head: `train/${m.name}`, tail, kind: 'train',
-          params: { model: modelParams(m), n_classes: nClasses, subtyping: spec.task.subtyping, train: spec.train as Json, fold, frac, standardize },
-          inputs: { dataset: main.id, splits: splitsId }, labels: common,
-        });
+        if (m.checkpoints) {
+          // A pre-trained fold model stands where its train stage would: keyed by the file's bytes.
+          const ck = findFoldCheckpoints(m.checkpoints).find((c) => c.fold === fold);
+          if (!ck) throw new Error(`models.${m.name}.checkpoints: ${m.checkpoints} has no checkpoint for fold ${fold}`);
+          const { checkpoints: _path, ...model } = modelParams(m) as Record<string, Json>;
+          out.push({
+            base: trainId, head: `train/${m.name}`, tail, kind: 'checkpoint',
+            params: { model, n_classes: nClasses, fold }, inputs: {}, externals: { checkpoint: ck.path }, labels: { ...common, pretrained: 1 },
+          });
+        } else {
+          out.push({
+            base: trainId, head: `train/${m.name}`, tail, kind: 'train',
+            params: { model: modelParams(m), n_classes: nClasses, subtyping: spec.task.subtyping, train: spec.train as Json, fold, frac, standardize },
+            inputs: { dataset: main.id, splits: splitsId }, labels: common,
+          });
+        }
         for (const cohort of cohortNames) {
           const evalTail = `${tail}/cohort=${cohort}`;
           const id = `evaluate/${m.name}/${evalTail}`;

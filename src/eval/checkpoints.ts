@@ -3,7 +3,7 @@
 // are CLAM's: `test` / `val` / `train` evaluate each fold model on that set of the fold's
 // splits_<fold>.csv; `all` evaluates every fold model on every slide of the dataset, and then
 // also the ensemble (mean softmax of the fold models), as the paper does for independent cohorts.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBag } from '../io/h5.ts';
 import { loadModel, type ModelConfig } from '../models/index.ts';
@@ -13,32 +13,8 @@ import { toCsv } from '../datasets/csv.ts';
 
 export type EvalSplit = 'all' | 'train' | 'val' | 'test';
 
-export interface FoldCheckpoint {
-  fold: number;
-  path: string;
-}
-
-/** s_<k>_checkpoint.{pt,safetensors} in a directory, by fold. */
-export function findFoldCheckpoints(dir: string): FoldCheckpoint[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    throw new Error(`${dir}: cannot read the checkpoints directory (${(e as Error).message})`);
-  }
-  const byFold = new Map<number, string>();
-  for (const n of names) {
-    const m = /^s_(\d+)_checkpoint\.(pt|pth|safetensors)$/.exec(n);
-    if (!m) continue;
-    const k = Number(m[1]);
-    if (byFold.has(k)) throw new Error(`${dir}: two checkpoints for fold ${k} (${byFold.get(k)} and ${n}); keep one`);
-    byFold.set(k, n);
-  }
-  if (byFold.size === 0) {
-    throw new Error(`${dir}: no fold checkpoints (expected s_<fold>_checkpoint.pt as CLAM's main.py writes, or s_<fold>_checkpoint.safetensors)`);
-  }
-  return [...byFold].sort((a, b) => a[0] - b[0]).map(([fold, n]) => ({ fold, path: join(dir, n) }));
-}
+export { findFoldCheckpoints, type FoldCheckpoint } from '../models/fold-checkpoints.ts';
+import type { FoldCheckpoint } from '../models/fold-checkpoints.ts';
 
 export interface EvalSlide {
   slide_id: string;

@@ -9,6 +9,7 @@ import { parseYaml, type ParsedYaml } from './positions.ts';
 import { schemaIssues, type Issue } from './schema.ts';
 import { resolvePath, semanticIssues } from './semantic.ts';
 import { splitImportIssues } from './split-import.ts';
+import { pretrainedIssues } from './pretrained.ts';
 import { cartesian, setPath, sweepTarget } from './sweep.ts';
 import { isClam } from '../models/config.ts';
 import { type LoadedSpec, type ResolvedExperiment, type Variant } from './resolved.ts';
@@ -72,6 +73,7 @@ export function parseSpec(text: string, path: string, opts: LoadOptions = {}): L
   issues.push(...safeSemantic(data, semOpts));
   // Imported splits: folds and fractions come from the directories (filled into data here).
   if (issues.length === 0) issues.push(...splitImportIssues(data, y.data, dir, opts.checkFiles !== false));
+  if (issues.length === 0) issues.push(...pretrainedIssues(data, dir, opts.checkFiles !== false));
   if (issues.length) throw new SpecError(sortMessages(issues.map(at)));
 
   const spec = resolveSpec(data, dir);
@@ -171,6 +173,7 @@ export function resolveSpec(data: any, dir: string): ResolvedExperiment {
     const d = spec.splits.import_dir;
     spec.splits.import_dir = typeof d === 'string' ? resolvePath(dir, d) : Object.fromEntries(Object.entries(d).map(([k, v]) => [k, resolvePath(dir, v as string)]));
   }
+  for (const m of spec.models) if (typeof m.checkpoints === 'string') m.checkpoints = resolvePath(dir, m.checkpoints);
   if (spec.evaluate.compare === undefined) {
     const clam = spec.models.filter((m: any) => isClam(m.type));
     const other = spec.models.filter((m: any) => !isClam(m.type));

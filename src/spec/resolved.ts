@@ -8,7 +8,8 @@ import type {
 
 type Req<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> };
 
-export type ResolvedModel = Required<Model>;
+/** `checkpoints` (optional, no default): absolute when set. */
+export type ResolvedModel = Required<Omit<Model, 'checkpoints'>> & Pick<Model, 'checkpoints'>;
 export type ResolvedTrain = Required<Train>;
 export type ResolvedSplits = Req<Splits, 'mode' | 'folds' | 'val_frac' | 'test_frac' | 'seed' | 'training_fractions'>;
 /** `n_classes` is the number of task classes. */

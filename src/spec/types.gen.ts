@@ -319,6 +319,10 @@ export interface Model {
    * Dropout after the first layer and inside the attention network (0 disables).
    */
   dropout?: number;
+  /**
+   * Pre-trained fold models instead of training: a directory of s_<fold>_checkpoint.pt (CLAM's main.py) or s_<fold>_checkpoint.safetensors (relative to the spec file). Each takes the place of its fold's train stage, so evaluate, ensemble, compare, report and heatmaps work on it. Needs splits.mode: import with the splits the models were trained on, and one training fraction.
+   */
+  checkpoints?: string;
 }
 export interface Train {
   /**

@@ -80,6 +80,10 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     version: '1', heavy: false, reported: 'stage', inputs: ['extract:<slide_id>'], outputs: ['slides.csv', 'bags/', 'dataset.json', 'excluded.csv'], artifacts: [],
     load: () => import('./wsi-dataset.ts'),
   },
+  checkpoint: {
+    version: '1', heavy: false, reported: false, inputs: [], outputs: ['model.safetensors'], artifacts: ['model.safetensors'],
+    load: () => import('./checkpoint.ts'),
+  },
   overlap: {
     version: '1', heavy: false, reported: 'stage', inputs: ['train', 'cohort'], outputs: ['overlap.json'], artifacts: ['overlap.json'],
     load: () => import('./overlap.ts'),
