@@ -9,7 +9,7 @@
 //    writer is gone.
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockStaleMs, removeIfStale, tryLock } from './lock.ts';
+import { lockStaleMs, readOwner, removeIfStale, tryLock } from './lock.ts';
 import { ownerState, pidAlive, self, thisHost } from './owner.ts';
 
 export interface Cleaned { temps: string[]; locks: string[]; restored: string[]; files: string[] }
@@ -57,6 +57,10 @@ export function cleanLocksAndSwaps(root: string): { locks: string[]; restored: s
         if (removeIfStale(p)) locks.push(`${kind}/${name}`);
       } else if (/\.lock-(stale|released)-[0-9a-f]+$/.test(name) || (/\.lock-takeover$/.test(name) && age(p) > 10_000)) {
         rmSync(p, { recursive: true, force: true });
+      } else if (/\.lock\.[0-9a-f]+\.new$/.test(name)) {
+        // A lock being prepared: its owner file says whose; gone with its process.
+        const o = readOwner(p);
+        if (o ? ownerState(o) === 'dead' || (ownerState(o) === 'unknown' && age(p) > lockStaleMs()) : age(p) > lockStaleMs()) rmSync(p, { recursive: true, force: true });
       } else if (/^[0-9a-f]+\.old-[0-9a-f]+$/.test(name)) {
         const key = name.slice(0, name.indexOf('.old-'));
         // Under the entry's lock: a live --force run may be between its two renames.

@@ -8,7 +8,8 @@
 // Stale locks are removed under a short takeover mutex (<lock>-takeover/), so two waiters can
 // never both judge the same lock stale and one remove the lock the other just took.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { faultPoint } from '../io/fault-point.ts';
 import { beat, stopBeat } from './heartbeat.ts';
 import { ownerState, self, type Owner } from './owner.ts';
 
@@ -85,15 +86,22 @@ export interface HeldLock {
 
 /** One attempt to take lockDir. */
 export function tryLock(lockDir: string, what?: string, staleMs = lockStaleMs()): HeldLock | null {
+  if (existsSync(lockDir)) return null;
+  // The lock appears with its owner already inside (a directory renamed into place), so no
+  // crash can leave a lock that does not say whose it is.
+  const token = randomBytes(8).toString('hex');
+  const prep = `${lockDir}.${token}.new`;
+  const owner: LockOwner = { ...self, token, since: new Date().toISOString(), what };
+  mkdirSync(prep);
   try {
-    mkdirSync(lockDir);
+    writeFileSync(`${prep}/owner.json`, JSON.stringify(owner) + '\n');
+    faultPoint('lock:prepared');
+    renameSync(prep, lockDir);
   } catch (err: any) {
-    if (err?.code === 'EEXIST') return null;
+    rmSync(prep, { recursive: true, force: true });
+    if (err?.code === 'ENOTEMPTY' || err?.code === 'EEXIST') return null;
     throw err;
   }
-  const token = randomBytes(8).toString('hex');
-  const owner: LockOwner = { ...self, token, since: new Date().toISOString(), what };
-  writeFileSync(`${lockDir}/owner.json`, JSON.stringify(owner) + '\n');
   beat(lockDir, staleMs);
   const stillOurs = () => readOwner(lockDir)?.token === token;
   return {
@@ -101,6 +109,7 @@ export function tryLock(lockDir: string, what?: string, staleMs = lockStaleMs())
     token,
     stillOurs,
     async release() {
+      faultPoint('lock:release');
       stopBeat(lockDir);
       if (!stillOurs()) {
         process.emitWarning(`cache lock ${lockDir} is no longer ours (taken over as stale); left to its new holder`);

@@ -13,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { listFiles, sha256File } from './digest.ts';
 import type { Manifest } from '../types/stage.ts';
 import { sha256FileAsync } from './file-digest.ts';
+import { faultPoint } from '../io/fault-point.ts';
 import { beat, stopBeat } from './heartbeat.ts';
 import { acquire, lockStaleMs, type LockOwner } from './lock.ts';
 import { self } from './owner.ts';
@@ -24,8 +25,10 @@ export type CacheManifest = Manifest & {
   run_id?: string;
   /** Relative path → size in bytes of every output file (cheap check on a cache hit). */
   sizes?: Record<string, number>;
-  /** sha256 of the canonical JSON of this manifest without `checksum`. */
+  /** sha256 of this manifest's JSON without `checksum`. */
   checksum?: string;
+  /** The stage's degenerate-data warnings (StageResult.warnings). */
+  warnings?: string[];
 };
 
 export interface Check { ok: boolean; problems: string[] }
@@ -138,6 +141,7 @@ export class CacheStore {
       }
       const old = `${dest}.old-${randomBytes(6).toString('hex')}`;
       renameSync(dest, old);
+      faultPoint('publish:swap');
       renameSync(tmpDir, dest);
       fsyncPath(dirname(dest));
       rmSync(old, { recursive: true, force: true });
@@ -145,6 +149,7 @@ export class CacheStore {
       renameSync(tmpDir, dest);
     }
     fsyncPath(dirname(dest));
+    faultPoint('publish:placed');
     return true;
   }
 
@@ -185,8 +190,10 @@ export class CacheStore {
       files[rel] = await sha256FileAsync(f);
       sizes[rel] = statSync(f).size;
       await fsyncAsync(f);
+      faultPoint('publish:file');
     }
     const full = this.describe(tmpDir, manifest, files, sizes);
+    faultPoint('publish:manifest');
     await fsyncAsync(join(tmpDir, 'manifest.json'));
     await fsyncAsync(tmpDir);
     const published = this.place(tmpDir, manifest.kind, manifest.key, opts.replace ?? false);

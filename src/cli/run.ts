@@ -6,6 +6,7 @@ import { OUT_OPTION } from '../dag/plan.ts';
 import { writeRunReport } from './report.ts';
 import { executePlan } from '../exec/orchestrator.ts';
 import { NO_OPENBLAS, openBlasMissing } from '../engine/blas.ts';
+import { checkRunName, claimName } from './name-claim.ts';
 import { UsageError } from '../errors.ts';
 
 const int = (name: string) => (v: string) => {
@@ -26,8 +27,11 @@ export function register(program: Command): void {
     .option('--jobs <n>', 'concurrent heavy stages (default: device slots)', int('--jobs'))
     .option(...OUT_OPTION)
     .option('--no-report', 'do not write the report into the run directory')
-    .action(async (specPath: string, o: { target: string[]; force: string[]; keepGoing?: boolean; retries?: number; jobs?: number; out?: string; report: boolean }) => {
+    .option('--name <name>', "experiment name for this run (default: the spec's name; needed when another spec already uses that name)")
+    .action(async (specPath: string, o: { target: string[]; force: string[]; keepGoing?: boolean; retries?: number; jobs?: number; out?: string; report: boolean; name?: string }) => {
+      if (o.name !== undefined) checkRunName(o.name);
       const { loaded, plan } = await planFromSpec(specPath, o);
+      claimName(plan.root, plan.experiment, { path: loaded.path, hash: loaded.hash }, o.name !== undefined);
       const spec = loaded.spec as any;
       process.stderr.write(`${plan.experiment}: ${plan.counts.total} stages, ${plan.counts.run} to run, ${plan.counts.cached} cached\n`);
       // Workers print the engine's own warning into stage logs; say it where the user looks, once.
@@ -41,6 +45,13 @@ export function register(program: Command): void {
       const failed = r.record.stages.filter((s) => s.status === 'failed');
       for (const f of failed.slice(0, 10)) process.stderr.write(`failed: ${f.id}: ${f.error}\n`);
       if (failed.length > 10) process.stderr.write(`… and ${failed.length - 10} more failed stages (milflow status)\n`);
+      // Said again at the end, where the eye lands: degenerate data and recomputed damaged entries.
+      const warnings = [...new Map((r.record.warnings ?? []).map((w) => [w.message, w])).values()];
+      if (warnings.length) {
+        process.stderr.write(`${warnings.length} warning(s):\n`);
+        for (const w of warnings.slice(0, 10)) process.stderr.write(`  warning: ${w.message}\n`);
+        if (warnings.length > 10) process.stderr.write(`  … and ${warnings.length - 10} more (${relative(process.cwd(), r.runDir)}/record.json)\n`);
+      }
       process.stderr.write(`${r.record.status}: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped in ${(r.record.seconds ?? 0).toFixed(1)} s\n`);
       process.stdout.write(`run: ${relative(process.cwd(), r.runDir) || r.runDir}\n`);
       // The report goes where people look: into this run's directory (as `milflow report` does).

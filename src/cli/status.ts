@@ -32,18 +32,45 @@ export function register(program: Command): void {
       if (o.verify) {
         // The cache sits beside the experiment directories: <root>/<experiment>/<run>/ → <root>/cache.
         const store = new CacheStore(join(dir, '..', '..', 'cache'));
+        const touched = touchedEntries(dir, rec);
         let bad = 0;
         let n = 0;
-        for (const s of rec.stages) {
-          if (s.status !== 'executed' && s.status !== 'cached') continue;
+        for (const e of touched) {
+          if (!store.has(e.kind, e.key)) {
+            // A stage that started but never ended (crash) may not have published: nothing to check.
+            if (!e.mustExist) continue;
+            n++; bad++;
+            process.stdout.write(`  missing: ${e.id} (${e.kind}/${e.key}): the run ${e.why} it, but the cache has no entry\n`);
+            continue;
+          }
           n++;
-          const v = store.verify(s.kind, s.key);
-          if (!v.ok) { bad++; process.stdout.write(`  corrupt: ${s.id} (${s.kind}/${s.key}): ${v.problems.join('; ')}\n`); }
+          const v = await store.verifyAsync(e.kind, e.key);
+          if (!v.ok) { bad++; process.stdout.write(`  corrupt: ${e.id} (${e.kind}/${e.key}): ${v.problems.join('; ')}\n`); }
         }
-        process.stdout.write(`  verified ${n} cache entries: ${bad ? `${bad} corrupt` : 'all match their manifests'}\n`);
+        process.stdout.write(`  verified ${n} cache entries${rec.status === 'running' ? ' (run not finished: entries from its events)' : ''}: ${bad ? `${bad} damaged or missing` : 'all match their manifests'}\n`);
         if (bad) process.exitCode = process.exitCode || 1;
       }
     });
+}
+
+/**
+ * Every cache entry a run read or wrote, from its record and its events (a crashed or running
+ * run's record.json still says 'pending' for every stage; its events say what happened).
+ */
+export function touchedEntries(dir: string, rec: RunRecord): { id: string; kind: string; key: string; mustExist: boolean; why: string }[] {
+  const out = new Map<string, { id: string; kind: string; key: string; mustExist: boolean; why: string }>();
+  const add = (id: string, kind: string, key: string, mustExist: boolean, why: string) => {
+    const k = `${kind}/${key}`;
+    const cur = out.get(k);
+    if (!cur || (mustExist && !cur.mustExist)) out.set(k, { id, kind, key, mustExist, why });
+  };
+  for (const s of rec.stages) if (s.status === 'executed' || s.status === 'cached') add(s.id, s.kind, s.key, true, s.status === 'executed' ? 'executed' : 'read');
+  for (const e of readEvents(dir)) {
+    if (e.type === 'run-start') for (const s of e.stages) if (s.action === 'cached') add(s.id, s.kind, s.key, false, 'planned to read');
+    if (e.type === 'stage-start') add(e.id, e.kind, e.key, false, 'started');
+    if (e.type === 'stage-end' && (e.status === 'executed' || e.status === 'cached')) add(e.id, e.kind, e.key, true, e.status === 'executed' ? 'executed' : 'read');
+  }
+  return [...out.values()];
 }
 
 /** 0 succeeded or running, 1 failed, 3 interrupted, or left 'running' by a dead orchestrator. */

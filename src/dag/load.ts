@@ -7,8 +7,8 @@ import { planSpec, type Plan } from './plan.ts';
 /** commander collector for repeatable options (--target a --target b). */
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-export async function planFromSpec(specPath: string, opts: { target?: string[]; force?: string[]; out?: string }): Promise<{ loaded: LoadedSpec; plan: Plan }> {
+export async function planFromSpec(specPath: string, opts: { target?: string[]; force?: string[]; out?: string; name?: string }): Promise<{ loaded: LoadedSpec; plan: Plan }> {
   const loaded = await loadSpec(specPath);
-  const plan = await planSpec(loaded, { target: opts.target, force: opts.force, out: opts.out });
+  const plan = await planSpec(loaded, { target: opts.target, force: opts.force, out: opts.out, experiment: opts.name });
   return { loaded, plan };
 }

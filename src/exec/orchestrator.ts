@@ -10,6 +10,7 @@ import type { Experiment, Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageInput, StageResult } from '../types/stage.ts';
 import { CacheStore, lockStaleMs } from '../cache/store.ts';
 import { cleanLeftovers } from '../cache/leftovers.ts';
+import { faultPoint } from '../io/fault-point.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from '../records/events.ts';
@@ -168,9 +169,17 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     return o;
   };
 
+  const stageWarnings = (s: PlannedStage, ws: unknown) => {
+    if (Array.isArray(ws)) for (const w of ws) warn('degenerate', `${s.id}: ${w}`, s.id);
+  };
   const cachedOutcome = (s: PlannedStage): Outcome => {
     let producedByRunId: string | undefined;
-    try { producedByRunId = store.readManifest(s.kind, s.key).run_id; } catch { /* older entry */ }
+    try {
+      const m = store.readManifest(s.kind, s.key);
+      producedByRunId = m.run_id;
+      // A reused entry repeats its warnings: a rerun must not hide what the first run said.
+      stageWarnings(s, m.warnings);
+    } catch { /* older entry */ }
     return { status: 'cached', seconds: 0, manifestPath: store.manifestPath(s.kind, s.key), producedByRunId };
   };
 
@@ -266,16 +275,18 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
         try {
           const result = await runner.run(job, attempt, log, onMsg);
           if (abort.signal.aborted) throw new Interrupted();
+          faultPoint('stage:computed');
           const finished = now();
           const seconds = (performance.now() - t) / 1000;
           const pub = await store.publishAsync(tmp, {
             kind: s.kind, id: s.id, key: s.key, version, params: s.params, inputs: s.inputs, metrics: result.metrics ?? {},
-            summary: result.summary, engine: result.engine, timings: { started: startedAt, finished, seconds: round(seconds) },
+            summary: result.summary, engine: result.engine, ...(result.warnings?.length ? { warnings: result.warnings } : {}), timings: { started: startedAt, finished, seconds: round(seconds) },
             host: result.host ?? thisHost, device: slot, milflow_version: MILFLOW_VERSION, labels: s.labels, run_id: runId,
           }, { replace: forced });
           temps.delete(tmp);
           // Only if our lock was taken over (a holder on another host judged stale): the first entry stays.
           if (!pub.published) { log(`another run published ${s.kind}/${s.key} first; kept its entry`); return cachedOutcome(s); }
+          stageWarnings(s, result.warnings);
           return { status: 'executed', seconds, engine: result.engine, device: slot, attempts: attempt, manifestPath: store.manifestPath(s.kind, s.key) };
         } catch (err: any) {
           store.dropTemp(tmp);
@@ -348,6 +359,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
     if (r.status === 'skipped' || r.status === 'pending') continue;
     identities[s.id] = { key: s.key, version: s.version, params: s.params, inputs: s.inputs, status: r.status as StageStatus, runId };
   }
+  faultPoint('run:identities');
   await updateIdentities(plan.root, plan.experiment, identities);
   await trackChain;
   if (tracker) await tracker.close().catch((err) => warnTracking(`tracking failed: ${err?.message ?? err}`));

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { faultPoint } from './fault-point.ts';
 
 const tempName = (path: string) => `${path}.${process.pid}.${randomBytes(3).toString('hex')}.tmp`;
 
@@ -14,6 +15,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = tempName(path);
   try {
     writeFileSync(tmp, data);
+    faultPoint('write:json');
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });

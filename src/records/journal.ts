@@ -94,7 +94,15 @@ export function runDirs(root: string, experiment: string): string[] {
 }
 
 export function readRecord(runDir: string): RunRecord {
-  return JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8'));
+  return readJsonFile(join(runDir, 'record.json'), 'run record');
+}
+
+/** Parses a JSON file; every failure names the file (a torn or hand-edited record is common after a crash). */
+export function readJsonFile<T = any>(path: string, what = 'JSON file'): T {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (err: any) { throw new Error(`${path}: cannot read ${what} (${err?.code ?? err?.message})`); }
+  if (!text.trim()) throw new Error(`${path}: ${what} is empty`);
+  try { return JSON.parse(text); } catch (err: any) { throw new Error(`${path}: ${what} is not valid JSON (${err?.message})`); }
 }
 
 /** Writes one run's directory. */

@@ -59,7 +59,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
   files.push(...gallery.map((g) => g.rel));
   const previews = await previewGallery(inputs.previews, o.outDir);
   files.push(...previews.map((g) => g.rel));
-  const warnings = [...reportWarnings(a), ...overlapWarnings(o.entries), ...(o.warnings ?? [])];
+  const warnings = [...new Set([...reportWarnings(a), ...overlapWarnings(o.entries), ...runWarnings(o.events), ...(o.warnings ?? [])])];
   const colours = modelColours(a.models);
   const title = o.title ?? summary.experiment ?? 'milflow report';
   put('report.md', markdown(title, o.description, summary, tables, figures, a.models, warnings) + galleryMd(gallery) + previewsMd(previews));
@@ -89,13 +89,21 @@ function summaryCsv(s: RunSummary): string {
   return lines.join('\n') + '\n';
 }
 
+/** The run's own warnings (degenerate data, damaged cache entries recomputed), from its events. */
+function runWarnings(events: RunEvent[] | undefined): string[] {
+  return (events ?? []).flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+}
+
+/** Text from the spec or a stage into Markdown: HTML in it is shown, never rendered. */
+const mdText = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 function markdown(title: string, desc: string | undefined, s: RunSummary, tables: Table[], figures: Figure[], models: string[], warnings: string[] = []): string {
-  const out: string[] = [`# ${title}`, ''];
-  if (desc) out.push(desc, '');
-  for (const w of warnings) out.push(`> **Warning:** ${w}`, '');
+  const out: string[] = [`# ${mdText(title)}`, ''];
+  if (desc) out.push(mdText(desc), '');
+  for (const w of warnings) out.push(`> **Warning:** ${mdText(w)}`, '');
   out.push(`Models: ${models.map(prettyModel).join(', ')}`, '', '## Run summary', '', '| | |', '|---|---|', ...summaryRows(s).map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`), '');
   out.push('| Stage kind | Executed | From cache | Failed | Compute time |', '|---|---:|---:|---:|---:|', ...s.byKind.map((r) => `| ${r.kind} | ${r.executed} | ${r.cached} | ${r.failed} | ${fmtSeconds(r.seconds)} |`), '');
-  if (s.failed.length) out.push('**Failed stages**', '', ...s.failed.map((f) => `- \`${f.id}\`: ${f.error}`), '');
+  if (s.failed.length) out.push('**Failed stages**', '', ...s.failed.map((f) => `- \`${f.id}\`: ${mdText(f.error ?? '')}`), '');
   tables.forEach((t, i) => out.push(`## Table ${i + 1}. ${t.title}`, '', t.caption, '', tableMd(t), '', `CSV: [tables/${t.id}.csv](tables/${t.id}.csv)`, ''));
   figures.forEach((f, i) => out.push(`## Figure ${i + 1}. ${f.title}`, '', `![${f.title}](figures/${f.id}.svg)`, '', f.caption, ''));
   return out.join('\n');

@@ -48,6 +48,9 @@ export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
     }
   }
 
+  // The output root holds runs/<name>/ beside runs/cache/: a run directory must not be the cache.
+  if (spec.name === 'cache') add(['name'], `'cache' is the output root's cache directory; choose another name`);
+
   // task
   const t = spec.task ?? {};
   if (t.label_map && typeof t.label_map === 'object') {
@@ -155,6 +158,11 @@ function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: Sem
   }
   if (kind === 'file' && st.isDirectory()) {
     add(path, `must be a file, but is a directory: ${shown}`);
+    return false;
+  }
+  // A FIFO or device would block the reader forever (and with it the run's signal handling).
+  if (kind === 'file' && !st.isFile()) {
+    add(path, `must be a regular file, but is a ${st.isFIFO() ? 'named pipe (FIFO)' : st.isSocket() ? 'socket' : 'device or special file'}: ${shown}`);
     return false;
   }
   return true;

@@ -23,7 +23,13 @@ const stage: StageKind<AggregateParams> = {
     put('auc_mean', auc.mean); put('auc_std', auc.std); put('accuracy_mean', acc.mean); put('accuracy_std', acc.std);
     put('balanced_accuracy_mean', bacc.mean); put('f1_mean', f1.mean);
     ctx.log(`${p.cohort}: AUC ${auc.mean.toFixed(4)} ± ${auc.std.toFixed(4)} over ${auc.n} folds, accuracy ${acc.mean.toFixed(4)} ± ${acc.std.toFixed(4)}`);
-    return { metrics, summary: jsonSafe({ auc_mean: auc.mean, auc_std: auc.std, n_folds: summary.n_folds }) as any };
+    const warnings: string[] = [];
+    const without = summary.folds_without_auc;
+    const nDefined = summary.n_folds - without.length;
+    if (summary.n_folds && !nDefined) warnings.push(`no fold has an AUC (every ${p.cohort} set holds one class): the AUC columns of the report are empty`);
+    else if (without.length) warnings.push(`fold(s) ${without.join(', ')} have no AUC (one-class ${p.cohort} set); the mean is over ${nDefined} of ${summary.n_folds} folds`);
+    for (const w of warnings) ctx.log(`warning: ${w}`);
+    return { metrics, summary: jsonSafe({ auc_mean: auc.mean, auc_std: auc.std, n_folds: summary.n_folds }) as any, ...(warnings.length ? { warnings } : {}) };
   },
 };
 

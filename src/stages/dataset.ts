@@ -109,7 +109,12 @@ const stage: StageKind<DatasetParams> = {
 
     const counts = classes.map((_, c) => rows.filter((r) => r.label_index === c).length);
     const missing = classes.filter((_, c) => counts[c] === 0);
-    if (missing.length) ctx.log(`warning: no slides of class ${missing.join(', ')}`);
+    const warnings: string[] = [];
+    if (missing.length) warnings.push(`no slides of class ${missing.join(', ')}: ${missing.length === classes.length - 1 ? 'every slide has one class, so no AUC can be computed' : 'those classes cannot be learned or scored'}`);
+    const empty = rows.filter((r) => r.n === 0);
+    if (empty.length) warnings.push(`${empty.length} slide(s) with an empty bag (no instances): ${empty.slice(0, 5).map((r) => r.slide_id).join(', ')}${empty.length > 5 ? ', …' : ''}`);
+    if (excluded.length) warnings.push(`${excluded.length} slide(s) dropped (listed in excluded.csv): ${excluded.slice(0, 3).map((e) => `${e.slide_id} (${e.reason})`).join(', ')}${excluded.length > 3 ? ', …' : ''}`);
+    for (const w of warnings) ctx.log(`warning: ${w}`);
     writeFileSync(join(ctx.outDir, 'slides.csv'), toCsv(['case_id', 'slide_id', 'label', 'label_index', 'n', 'path'], rows.map((r) => [r.case_id, r.slide_id, r.label, r.label_index, r.n, r.path])));
     writeFileSync(join(ctx.outDir, 'excluded.csv'), toCsv(['slide_id', 'reason'], excluded.map((e) => [e.slide_id, e.reason])));
     const nCases = new Set(rows.map((r) => r.case_id)).size;
@@ -129,6 +134,7 @@ const stage: StageKind<DatasetParams> = {
     return {
       metrics: { n_slides: rows.length, n_cases: nCases, n_excluded: excluded.length, dim },
       summary: { source: p.source, slides_per_class: info.slides_per_class },
+      ...(warnings.length ? { warnings } : {}),
     };
   },
 };

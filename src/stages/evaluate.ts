@@ -78,7 +78,8 @@ const stage: StageKind<EvaluateParams> = {
     writeFileSync(join(ctx.outDir, 'metrics.json'), JSON.stringify(jsonSafe({ cohort: p.cohort, fold: p.fold, ...s }), null, 2) + '\n');
     const metrics = scalarMetrics(s);
     ctx.log(`${p.cohort}: ${s.n} slides, AUC ${s.auc === undefined ? 'undefined (one class)' : s.auc.toFixed(4)}, accuracy ${s.accuracy.toFixed(4)}`);
-    return { metrics, engine: model.engine, summary: { cohort: p.cohort, fold: p.fold, auc_defined: s.auc_defined } };
+    const warnings = s.auc === undefined ? [`the ${p.cohort} set of fold ${p.fold} holds one class (${s.n} slides): no AUC`] : [];
+    return { metrics, engine: model.engine, summary: { cohort: p.cohort, fold: p.fold, auc_defined: s.auc_defined }, ...(warnings.length ? { warnings } : {}) };
   },
 };
 

@@ -147,7 +147,12 @@ export class MlflowClient {
     });
   }
 
-  private async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown, raw?: Uint8Array): Promise<T> {
+  /**
+   * `once`: the request must not be repeated once it may have reached the server (a metric batch
+   * sent twice is logged twice): only failures to connect are retried; a timeout or a reset after
+   * sending surfaces as MlflowUnavailableError, and the caller re-reads what the server holds.
+   */
+  private async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown, raw?: Uint8Array, once = false): Promise<T> {
     let lastErr: unknown;
     const payload = raw ?? (body !== undefined ? Buffer.from(JSON.stringify(body)) : undefined);
     const type = raw ? 'application/octet-stream' : body !== undefined ? 'application/json' : undefined;
@@ -160,6 +165,9 @@ export class MlflowClient {
         res = await this.send(method, path, payload, type, timeout);
       } catch (err) {
         lastErr = err;
+        const code = (err as NodeJS.ErrnoException).code;
+        const unsent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /^connect timed out/.test((err as Error).message);
+        if (once && !unsent) break;
         continue; // connection refused, reset, timeout: transient
       }
       const { status, text } = res;
@@ -283,7 +291,7 @@ export class MlflowClient {
       if (p.length) body.params = p;
       if (t.length) body.tags = t;
       if (m.length) body.metrics = m;
-      await this.request('POST', '/api/2.0/mlflow/runs/log-batch', body);
+      await this.request('POST', '/api/2.0/mlflow/runs/log-batch', body, undefined, m.length > 0);
     }
   }
 

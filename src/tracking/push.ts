@@ -68,6 +68,8 @@ interface StageView {
   /** Live points of the current attempt, per key, in arrival order. */
   live: Map<string, MlflowMetric[]>;
   liveDropped: boolean;
+  /** Its live points are part of liveCount. */
+  liveCounted: boolean;
 }
 
 export class Pusher {
@@ -77,7 +79,8 @@ export class Pusher {
   private runStart?: RunStart;
   private runEnd?: RunEnd;
   private stages = new Map<string, StageView>();
-  private dirty = new Set<string>();
+  /** Stages with events the server has not seen, with a counter bumped by each new event. */
+  private dirty = new Map<string, number>();
   private liveCount = 0;
   private modelsSupported = true;
   private recover: boolean;
@@ -113,31 +116,35 @@ export class Pusher {
         const v = this.view(e.id);
         v.start ??= e;
         if (e.attempt !== v.start.attempt) v.start = { ...e, time: v.start.time };
+        this.release(v);
         v.live.clear();
+        v.liveDropped = false;
         v.end = undefined;
-        this.dirty.add(e.id);
+        this.touch(e.id);
         break;
       }
       case 'stage-metric': {
         const v = this.view(e.id);
-        if (v.end) break;
+        // Once points were dropped, later ones would not line up with metrics.jsonl: the end catches up.
+        if (v.end || v.liveDropped) break;
         if (this.liveCount >= LIVE_QUEUE_MAX) {
           v.liveDropped = true;
           break;
         }
         const pts = v.live.get(e.name) ?? [];
+        v.liveCounted = true;
         pts.push({ key: e.name, value: Number(e.value), step: e.step ?? 0, timestamp: ms(e.time) });
         v.live.set(e.name, pts);
         this.liveCount++;
-        this.dirty.add(e.id);
+        this.touch(e.id);
         break;
       }
       case 'stage-end': {
         const v = this.view(e.id);
         v.end = e;
-        this.liveCount -= [...v.live.values()].reduce((n, p) => n + p.length, 0);
+        this.release(v);
         if (e.status === 'skipped') this.dirty.delete(e.id);
-        else this.dirty.add(e.id);
+        else this.touch(e.id);
         break;
       }
       default:
@@ -145,9 +152,19 @@ export class Pusher {
     }
   }
 
+  /** A stage's live points no longer count against the queue bound (it ended, or restarts). */
+  private release(v: StageView): void {
+    if (v.liveCounted) this.liveCount -= [...v.live.values()].reduce((n, p) => n + p.length, 0);
+    v.liveCounted = false;
+  }
+
+  private touch(id: string): void {
+    this.dirty.set(id, (this.dirty.get(id) ?? 0) + 1);
+  }
+
   private view(id: string): StageView {
     let v = this.stages.get(id);
-    if (!v) this.stages.set(id, (v = { id, live: new Map(), liveDropped: false }));
+    if (!v) this.stages.set(id, (v = { id, live: new Map(), liveDropped: false, liveCounted: false }));
     return v;
   }
 
@@ -212,16 +229,18 @@ export class Pusher {
     }
     const parent = await this.ensureParent(start);
     const labels = new Map(start.stages.map((st) => [st.id, st]));
-    const ids = [...this.dirty];
+    const ids = [...this.dirty.keys()];
     let failure: unknown;
     let next = 0;
     const worker = async () => {
       while (next < ids.length && failure === undefined && !(this.deadline && Date.now() > this.deadline)) {
         const id = ids[next++];
         const v = this.stages.get(id)!;
+        const seen = this.dirty.get(id);
         try {
           const done = await this.pushStage(start, parent, v, labels.get(id)?.labels ?? {}, labels.get(id)?.reason);
-          if (done) this.dirty.delete(id);
+          // An event that arrived meanwhile (the stage's end, another epoch) keeps it for the next push.
+          if (done && this.dirty.get(id) === seen) this.dirty.delete(id);
         } catch (err) {
           // MLflow refusing one stage (4xx) must not hold up the others, nor be retried on every push.
           if (err instanceof MlflowApiError && err.status < 500 && err.status !== 429) {
@@ -578,7 +597,8 @@ export class Pusher {
   /** The experiment's page in the MLflow UI. */
   experimentUrl(): string | undefined {
     const id = this.o.state.experimentId;
-    return id ? `${this.c.base}/#/experiments/${id}` : undefined;
+    // MLflow 3.x opens its GenAI view unless asked for the training one (3.17 ignores the experiment tag).
+    return id ? `${this.c.base}/#/experiments/${id}?workflowType=machine_learning` : undefined;
   }
 }
 

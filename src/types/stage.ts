@@ -62,6 +62,12 @@ export interface StageResult {
   engine?: string;
   /** Anything else worth keeping in the manifest (small JSON). */
   summary?: Json;
+  /**
+   * Degenerate inputs or results the user must see (one class, no AUC, empty bags, dropped
+   * slides): printed on the terminal, kept in the manifest (repeated when the entry is reused)
+   * and shown as a banner in the report.
+   */
+  warnings?: string[];
 }
 
 /**

@@ -17,6 +17,7 @@ import type { StageDecl } from '../../src/types/stage.ts';
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
 const KINDS = fileURLToPath(new URL('./cache-kinds.ts', import.meta.url));
 const THIS = fileURLToPath(import.meta.url);
+const BIN = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
 for (const k of ['block', 'big', 'cat']) await registerStageKind(`${KINDS}#${k}`);
 
 const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
@@ -169,6 +170,46 @@ if (process.env.MILFLOW_CI_CHILD) {
     assert.notEqual(statSync(store.manifestPath('t_big', key)).ino, before);
     assert.ok(store.verify('t_big', key).ok);
     assert.deepEqual(readdirSync(join(first.plan.cacheRoot, 't_big')).filter((n) => n !== key), []);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('finding 3: status --verify checks every entry a crashed run touched and names the damaged one (exit non-zero)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+    const count = join(root, 'count.txt');
+    const { plan, result } = await run(pipeline(count), root);
+    // What a kill -9 after the last publish leaves: record.json from the start, no run-end event.
+    const rec = JSON.parse(readFileSync(join(result.runDir, 'record.json'), 'utf8'));
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    Object.assign(rec, { status: 'running', pid: dead, finished: undefined, stages: rec.stages.map((x: any) => ({ ...x, status: 'pending' })) });
+    writeFileSync(join(result.runDir, 'record.json'), JSON.stringify(rec));
+    const ev = readFileSync(join(result.runDir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l && !l.includes('"run-end"'));
+    writeFileSync(join(result.runDir, 'events.jsonl'), ev.join('\n') + '\n');
+    const status = () => spawnSync(process.execPath, [BIN, 'status', '--run', result.runDir, '--verify'], { encoding: 'utf8' });
+    const ok = status();
+    assert.equal(ok.status, 3, `a crashed run exits 3: ${ok.stdout}${ok.stderr}`);
+    assert.match(ok.stdout, /verified 2 cache entries.*all match/);
+    const store = new CacheStore(plan.cacheRoot);
+    const f = join(store.entryDir('t_big', plan.stages[0].key), 'features.bin');
+    const buf = readFileSync(f);
+    buf[2_000_000] ^= 1;
+    writeFileSync(f, buf);
+    const bad = status();
+    assert.notEqual(bad.status, 0, bad.stdout + bad.stderr);
+    assert.match(bad.stdout, /corrupt: data .*digest mismatch: features\.bin/);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('finding 5: stage warnings reach the terminal and the record, and are repeated when the entry is reused', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+    const decls: StageDecl[] = [{ id: 'ds', kind: 't_block', params: { name: 'ds', warn: 'no slides of class tumor' }, inputs: {} }];
+    for (const expect of ['executed', 'cached']) {
+      const plan = await planDecls(decls, { root, experiment: 'w' });
+      const logged: string[] = [];
+      const r = await executePlan({ plan, resources, progress: 'none', onEvent: (e) => { if (e.type === 'warning') logged.push(e.message); } });
+      assert.equal(r.record.stages[0].status, expect);
+      assert.deepEqual(r.record.warnings, [{ id: 'ds', code: 'degenerate', message: 'ds: no slides of class tumor' }]);
+      assert.deepEqual(logged, ['ds: no slides of class tumor']);
+    }
     rmSync(root, { recursive: true, force: true });
   });
 }

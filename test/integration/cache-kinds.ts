@@ -6,7 +6,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageContext, StageKind } from '../../src/types/stage.ts';
 
-export interface P { name: string; count_file?: string; block_ms?: number; bytes?: number; salt?: number }
+export interface P { name: string; count_file?: string; block_ms?: number; bytes?: number; salt?: number; warn?: string }
 
 const count = (p: P, ctx: StageContext) => { if (p.count_file) appendFileSync(p.count_file, `${ctx.id} ${process.pid}\n`); };
 const upstream = (ctx: StageContext) => Object.keys(ctx.inputs).sort().map((n) => readFileSync(join(ctx.inputs[n].dir, 'out.txt'), 'utf8')).join('');
@@ -17,7 +17,7 @@ export const block: StageKind<P> = {
     count(p, ctx);
     if (p.block_ms) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, p.block_ms);
     writeFileSync(join(ctx.outDir, 'out.txt'), `${upstream(ctx)}${p.name}\n`);
-    return { metrics: {} };
+    return { metrics: {}, ...(p.warn ? { warnings: [p.warn] } : {}) };
   },
 };
 

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { parse, stringify } from 'yaml';
 import { startMlflow, mlflowUnavailable, type MlflowServer } from '../helpers/mlflow.ts';
+import { chromiumUnavailable, launchBrowser } from '../helpers/browser.ts';
+import { mkdirSync } from 'node:fs';
 import { MlflowClient, type MlflowRun } from '../../src/tracking/mlflow-client.ts';
 import type { RunEvent } from '../../src/records/events.ts';
 
@@ -44,7 +46,8 @@ function tinySpec(dir: string, experiment: string): string {
   return p;
 }
 
-const env = () => ({ ...process.env, MLFLOW_TRACKING_URI: '' });
+// The run waits for MLflow to hold everything (no background sync), so the test can look at once.
+const env = () => ({ ...process.env, MLFLOW_TRACKING_URI: '', MILFLOW_TRACKING_WAIT_MS: '600000' });
 function milflow(...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/milflow.mjs'), ...args], { encoding: 'utf8', env: env(), timeout: 600_000 });
   assert.equal(r.status, 0, `milflow ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
@@ -108,7 +111,19 @@ test('quickstart: parent, one child per executed stage, epoch history; rerun →
   assert.equal(hist.length, rows.length, 'one val_loss point per epoch');
   assert.deepEqual(hist.map((m) => m.step), rows.map((r) => Number(r[head.indexOf('epoch')])));
   for (const [i, m] of hist.entries()) assert.ok(Math.abs(m.value - Number(rows[i][head.indexOf('val_loss')])) < 1e-6);
-  assert.ok((await client.listArtifacts(train.info.run_id)).some((a) => a.path === 'model.safetensors'));
+  // The checkpoint as an MLflow 3 logged model whose params are the model config.
+  const modelId = JSON.parse(readFileSync(join(run1, 'tracking-state.json'), 'utf8')).stages[trainEnd.id].model;
+  const model = await client.getLoggedModel(modelId);
+  assert.equal(model.info.source_run_id, train.info.run_id);
+  assert.ok((await client.listProxyArtifacts(model.info.artifact_uri)).some((f) => f.path === 'model.safetensors'));
+  assert.ok(model.data?.params?.some((p) => p.key === 'type'));
+  // MIL children list no CLAM-only params; the parent carries the headline results.
+  const milTrain = children.find((c) => tag(c, 'milflow.kind') === 'train' && tag(c, 'model') === 'mil')!;
+  assert.ok(milTrain.data.params?.some((p) => p.key === 'model.type') && !milTrain.data.params?.some((p) => p.key === 'model.B' || p.key === 'model.c1'));
+  assert.ok(train.data.params?.some((p) => p.key === 'model.B'));
+  const headline = (parent.data.metrics ?? []).map((m) => m.key);
+  assert.ok(headline.some((k) => /^auc_mean\/clam_sb\//.test(k)) && headline.some((k) => /^auc_sd\/mil\//.test(k)), headline.join(' '));
+  assert.ok(headline.some((k) => /^auc_diff\/clam_sb-vs-mil\//.test(k)) && headline.some((k) => /^auc_diff_p\//.test(k)), headline.join(' '));
 
   // `milflow report` renders into the run dir and attaches the report to the parent run.
   milflow('report', spec);
@@ -126,6 +141,40 @@ test('quickstart: parent, one child per executed stage, epoch history; rerun →
   const rt = reused.find((c) => tag(c, 'milflow.stage_id') === trainEnd.id)!;
   assert.equal(tag(rt, 'milflow.reused_from_run_id'), runId1);
   assert.equal(tag(rt, 'milflow.reused_from_mlflow_run_id'), train.info.run_id);
+});
+
+const noBrowser = why ?? chromiumUnavailable();
+test('the experiment page opens in the training view; headline AUC columns in the runs table (screenshot)', { skip: noBrowser }, async () => {
+  const exp = await client.getExperimentByName('qs-online');
+  assert.ok(exp, 'run the first quickstart test before this one');
+  // The URL milflow prints at the end of a run.
+  const url = `${server.uri}/#/experiments/${exp.experiment_id}?workflowType=machine_learning`;
+  const b = await launchBrowser();
+  try {
+    const page = await b.context.newPage();
+    await page.setViewportSize({ width: 2000, height: 800 });
+    await page.goto(url, { waitUntil: 'networkidle', timeout: 120_000 });
+    await page.waitForFunction(() => document.body.innerText.includes('Run Name'), undefined, { timeout: 120_000 });
+    // The assistant side panel takes a third of the page: closed, as a user would.
+    const closeButton = page.locator('[aria-label*="close" i]').last();
+    if (await closeButton.count()) await closeButton.click().catch(() => {});
+    // Metric columns are opt-in in MLflow 3's table: tick the filtered "Metrics (n)" group, as a user would.
+    await page.getByRole('button', { name: 'Columns' }).click();
+    await page.getByPlaceholder('Search columns').fill('auc_mean/');
+    await page.locator('.du-bois-light-tree-treenode', { hasText: /^Metrics \(/ }).locator('.du-bois-light-tree-checkbox').click();
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000);
+    const dir = join(ROOT, 'test-artifacts');
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: join(dir, 'mlflow-experiment.png') });
+    const text = await page.innerText('body');
+    assert.match(text, /Model training/);
+    assert.doesNotMatch(text, /Token Usage|Detect Issues/, 'not the GenAI overview');
+    const heads = await page.locator('[role="columnheader"]').allInnerTexts();
+    assert.ok(heads.some((h) => /^auc_mean\/clam_sb\//.test(h)) && heads.some((h) => /^auc_mean\/mil\//.test(h)), heads.join(' | '));
+  } finally {
+    await b.close();
+  }
 });
 
 test('quickstart outage: server stopped mid-run, run completes, sync → same as an uninterrupted run', { skip: why }, async () => {
@@ -169,4 +218,50 @@ test('quickstart outage: server stopped mid-run, run completes, sync → same as
   const again = milflow('sync', '--run', cutRun, '--force');
   assert.match(again.stdout, /0 runs created, 0 params, 0 metric points/);
   assert.deepEqual(await snapshot('qs-cut', cutId), want);
+});
+
+test('live: a training stage\'s epochs reach MLflow while it trains, each with its own time', { skip: why }, async () => {
+  const dir = mkdtempSync(join(tmp, 'live-'));
+  const p = tinySpec(dir, 'qs-live');
+  const spec = parse(readFileSync(p, 'utf8'));
+  spec.dataset.synthetic.cases = 80;
+  spec.splits.folds = 1;
+  spec.splits.training_fractions = [1.0];
+  spec.models = [spec.models[0]];
+  spec.train.max_epochs = 30;
+  spec.train.min_epochs = 30;
+  writeFileSync(p, stringify(spec));
+  const child = spawn(process.execPath, [join(ROOT, 'bin/milflow.mjs'), 'run', p], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? 1)));
+  const root = join(dir, 'runs', 'quickstart');
+  let seenDuring = 0;
+  let trainId: string | undefined;
+  while (child.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 300));
+    const d = existsSync(root) ? readdirSync(root).find((x) => existsSync(join(root, x, 'events.jsonl'))) : undefined;
+    if (!d) continue;
+    const evs = readFileSync(join(root, d, 'events.jsonl'), 'utf8');
+    trainId ??= /"type":"stage-start","time":"[^"]+","id":"(train\/[^"]+)"/.exec(evs)?.[1];
+    if (!trainId || evs.includes(`"type":"stage-end","time"`) && evs.split('\n').some((l) => l.includes('"stage-end"') && l.includes(`"id":"${trainId}"`))) continue;
+    const exp = await client.getExperimentByName('qs-live');
+    if (!exp) continue;
+    const runs = await client.searchRuns([exp.experiment_id], `tags.\`milflow.stage_id\` = '${trainId}'`);
+    if (!runs.length) continue;
+    const hist = await client.getMetricHistory(runs[0].info.run_id, 'train_loss');
+    // Only count what MLflow held while the stage was still running (re-checked after the query).
+    const now = readFileSync(join(root, d, 'events.jsonl'), 'utf8');
+    if (!now.split('\n').some((l) => l.includes('"stage-end"') && l.includes(`"id":"${trainId}"`))) seenDuring = Math.max(seenDuring, hist.length);
+  }
+  assert.equal(await exited, 0, output);
+  console.log(`# MLflow held ${seenDuring} of 30 epochs of ${trainId} before the stage ended`);
+  assert.ok(seenDuring >= 1 && seenDuring < 30, `epochs visible while training: ${seenDuring}`);
+  const { children } = await tracked('qs-live', (events(runDirs(join(dir, 'runs'))[0])[0] as Extract<RunEvent, { type: 'run-start' }>).runId);
+  const train = children.find((c) => tag(c, 'milflow.stage_id') === trainId)!;
+  const hist = await client.getMetricHistory(train.info.run_id, 'train_loss');
+  assert.deepEqual(hist.map((m) => m.step), Array.from({ length: 30 }, (_, i) => i + 1), 'each epoch once');
+  assert.ok(new Set(hist.map((m) => m.timestamp)).size > 1, 'epochs carry their own timestamps');
+  assert.equal(train.info.status, 'FINISHED');
 });
