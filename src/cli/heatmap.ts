@@ -8,15 +8,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
+import { UsageError } from '../errors.ts';
 
 const num = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw Object.assign(new Error(`${name} must be a number ≥ ${min}, not '${v}'`), { exitCode: 2 });
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`${name} must be a number ≥ ${min}, not '${v}'`);
   return n;
 };
 const list = (name: string, len?: number) => (v: string) => {
   const xs = v.split(',').map((x) => x.trim()).filter(Boolean);
-  if (len !== undefined && xs.length !== len) throw Object.assign(new Error(`${name} needs ${len} comma-separated values, got '${v}'`), { exitCode: 2 });
+  if (len !== undefined && xs.length !== len) throw new UsageError(`${name} needs ${len} comma-separated values, got '${v}'`);
   return xs;
 };
 
@@ -87,7 +88,7 @@ export function register(program: Command): void {
       try {
         process.stderr.write(`${id}: segmenting (${o.preset})…\n`);
         const s = await segmentStep(slidePath, { slide_id: id, seg: preset.seg, line_thickness: preset.vis.line_thickness }, join(work, 'seg'));
-        if (!s.ok) throw Object.assign(new Error(s.reason), { exitCode: 1 });
+        if (!s.ok) throw new Error(s.reason);
         const seg = JSON.parse(readFileSync(join(work, 'seg', 'segmentation.json'), 'utf8'));
         const grid = async (step: number, what: string) => {
           const sl = Slide.open(slidePath);
@@ -97,7 +98,7 @@ export function register(program: Command): void {
           } finally {
             sl.close();
           }
-          if (r.n === 0) throw Object.assign(new Error(`${id}: no ${o.patchSize} px patches inside the tissue contours`), { exitCode: 1 });
+          if (r.n === 0) throw new Error(`${id}: no ${o.patchSize} px patches inside the tissue contours`);
           let last = 0;
           const features = await extractFeatures(slidePath, { coords: r.coords, n: r.n, attrs: r.attrs }, encoder, {
             onProgress: (d, t) => {

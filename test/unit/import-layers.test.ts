@@ -90,3 +90,9 @@ test('the check sees an upward import (a module of a low layer importing the CLI
   assert.ok(layerOf('spec/types.gen.ts') < layerOf('spec/load.ts'));
   assert.deepEqual(importsOf(fileURLToPath(import.meta.url)).filter((i) => i.spec.includes('src/cli')), []);
 });
+
+test('docs/architecture.md lists the layers in this order', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+  const rows = [...doc.matchAll(/^\| (\d+) \| ([^|]+) \|/gm)].map((m) => [...m[2].matchAll(/`([^`]+)`/g)].map((x) => x[1]));
+  assert.deepEqual(rows, LAYERS, 'the layer table of docs/architecture.md and LAYERS here must agree');
+});
