@@ -5,7 +5,7 @@
 // files, and a store can always be rebuilt from them.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { acquire } from '../cache/lock.ts';
+import { acquire } from '../io/lock.ts';
 import { packBags } from './pack.ts';
 import { STORE_INDEX } from './store.ts';
 

@@ -26,7 +26,7 @@ export function register(program: Command): void {
       const { createModel } = await import('../models/engine.ts');
       const { initParams, layout } = await import('../models/params.ts');
       const { Adam } = await import('../train/optim.ts');
-      const { parseCsv, column } = await import('../splits/csv.ts');
+      const { parseCsv, column } = await import('../io/csv.ts');
       const { cpus } = await import('node:os');
       const file = o.labels ?? join(o.features, 'labels.csv');
       const t = parseCsv(readFileSync(file, 'utf8'), file);

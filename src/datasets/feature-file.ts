@@ -3,7 +3,7 @@
 // pt_files/<id>.pt (the features tensor alone); either is read, .h5 first (it has coordinates).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseCsv } from './csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 
 const SLIDE_EXT = /\.(svs|tif|tiff|ndpi|mrxs|scn|vms|vmu|bif|svslide)$/i;
 
@@ -46,7 +46,7 @@ export function describeFeaturesDir(featuresDir: string): string {
 export function referencedFeatureFiles(csv: string, featuresDir: string): string[] | undefined {
   let rows;
   try {
-    rows = parseCsv(readFileSync(csv, 'utf8'));
+    rows = parseCsvRows(readFileSync(csv, 'utf8'), csv);
   } catch {
     return undefined;
   }

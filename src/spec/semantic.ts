@@ -1,7 +1,7 @@
 // Checks the schema cannot express: relations between fields, names that must refer to
 // each other, and files that must exist. Runs on the spec after ajv filled the defaults.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { parseCsv } from '../datasets/csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 import { describeFeaturesDir, findFeatureFile } from '../datasets/feature-file.ts';
 import { mapLabel } from '../datasets/labels.ts';
 import { isAbsolute, resolve } from 'node:path';
@@ -187,7 +187,7 @@ function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: Sem
 function clamCsvProblems(csv: string, featuresDir: string, classes: string[], labelMap: Record<string, string | null> | undefined): string[] {
   let rows;
   try {
-    rows = parseCsv(readFileSync(csv, 'utf8'));
+    rows = parseCsvRows(readFileSync(csv, 'utf8'), csv);
   } catch (e) {
     return [`cannot read ${csv} (${(e as Error).message})`];
   }

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, StageKind } from '../types/stage.ts';
 import { writeBag } from '../io/h5.ts';
-import { toCsv } from '../datasets/csv.ts';
+import { toCsv } from '../io/csv.ts';
 import { syntheticSlides } from '../datasets/synthetic.ts';
 import { readClamDataset } from '../datasets/clam.ts';
 import { readMilCsv } from '../datasets/mil-csv.ts';

@@ -16,7 +16,7 @@ export const LAYERS: string[][] = [
   ['errors.ts', 'io/', 'engine/', 'types/', 'spec/types.gen.ts', 'spec/canonical.ts', 'spec/resolved.ts'],
   // The science, each a library of pure functions over data.
   ['datasets/', 'splits/', 'models/', 'stats/', 'wsi/'],
-  ['features/', 'train/', 'heatmaps/', 'eval/'],
+  ['features/', 'train/', 'heatmaps/', 'eval/', 'bags/'],
   // The spec loader (validation reads datasets and model traits), the run journal, the report.
   ['spec/'],
   ['records/'],
