@@ -3,13 +3,13 @@
 // that is the training CSV before anything runs. (Identical feature files, and sources whose ids
 // exist only after preprocessing, are found by the overlap stage at run time.)
 import { readFileSync } from 'node:fs';
-import { parseCsv } from '../datasets/csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 import { resolvePath } from './semantic.ts';
 import type { Issue } from './schema.ts';
 
 function ids(csv: string): { slides: Set<string>; cases: Set<string> } | undefined {
   try {
-    const rows = parseCsv(readFileSync(csv, 'utf8'));
+    const rows = parseCsvRows(readFileSync(csv, 'utf8'), csv);
     const h = rows[0]?.fields.map((x) => x.trim()) ?? [];
     const si = h.indexOf('slide_id'), ci = h.indexOf('case_id');
     if (si < 0 || ci < 0) return undefined;
