@@ -268,12 +268,13 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
     'dataset:',
     '  synthetic: { seed: 1, cases: 40, dim: 16 }',
     'task:',
-    `  classes: [${Array.from({ length: C }, (_, c) => `c${c}`).join(', ')}]`,
+    `  classes: [${Array.from({ length: C }, (_, c) => `class_${c}`).join(', ')}]`,
     'splits:',
     `  folds: ${K}`,
     `  training_fractions: [${fracs.join(', ')}]`,
     'models:',
-    ...models.map((m) => `  - { name: ${m}, type: ${typeOf(m)} }`),
+    // Sweep variants ('clam_sb/B=16') are one model of the spec.
+    ...[...new Set(models.map((m) => m.split('/')[0]))].map((m) => `  - { name: ${m}, type: ${typeOf(m)} }`),
   ];
   writeFileSync(join(runDir, 'spec.yaml'), spec.join('\n') + '\n');
   return { runDir, runId, events, stageIds: decls.map((d) => d.id) };
