@@ -32,8 +32,6 @@ export interface TrackerOptions {
   env?: NodeJS.ProcessEnv;
   /** After an outage, wait this long before trying the server again (default 30 s). */
   retryAfterMs?: number;
-  /** Give up waiting for pending pushes at close() after this long (default 120 s). */
-  closeTimeoutMs?: number;
   /** Coalesce live metrics for this long before a push (default 1000 ms). */
   liveDelayMs?: number;
   log?: (msg: string) => void;
@@ -99,12 +97,14 @@ export function createTracker(opts: TrackerOptions): Tracker {
   let probed = false;
   let ended = false;
   let runSeconds = 0;
+  let handingOff = false;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let again = false;
 
   const goOffline = (err: unknown) => {
     state.pending = true;
+    if (handingOff) return save();
     state.lastError = redact((err as Error).message);
     if (err instanceof MlflowUnavailableError) {
       offline = true;
@@ -195,10 +195,15 @@ export function createTracker(opts: TrackerOptions): Tracker {
           await attempt(deadline);
         }
       })();
-      const timeout = opts.closeTimeoutMs ?? 120000;
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([work, new Promise<void>((r) => (t = setTimeout(r, timeout)))]);
+      const late = await Promise.race([work.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), waitMs)))]);
       clearTimeout(t);
+      if (late) {
+        // Out of time: abandon the requests in flight (the background sync re-checks them).
+        handingOff = true;
+        client.stop();
+        await work;
+      }
       const p = pusher.progress();
       const url = pusher.experimentUrl();
       const where = url ? ` · ${url}` : '';
