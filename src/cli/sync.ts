@@ -37,7 +37,7 @@ export function register(program: Command): void {
       for (const [i, dir] of dirs.entries()) {
         try {
           const progress = new PushProgress(process.stderr);
-          const r = await syncRun(dir, { uri: o.uri ?? specUri, force: o.force, onProgress: (n, total) => progress.update(n, total) });
+          const r = await syncRun(dir, { uri: o.uri ?? specUri, force: o.force, wait: true, onProgress: (n, total) => progress.update(n, total) });
           const what = r.skipped
             ? r.skipped
             : `${r.runsCreated} runs created, ${r.paramsLogged} params, ${r.metricsLogged} metric points, ${r.artifactsUploaded} artifacts, ${r.modelsLogged} models (${r.requests} requests)`;
