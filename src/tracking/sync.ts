@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, statSync, openSync, writeSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MlflowClient, publicUri, type MlflowClientOptions } from './mlflow-client.ts';
 import { Pusher, type PushStats } from './push.ts';
@@ -99,6 +100,12 @@ async function uploadReportOnce(runDir: string, client: MlflowClient, spec: unkn
   return 1;
 }
 
+/** Resolves when process `pid` has exited (a background sync waits for the command that started it). */
+export async function waitForExit(pid: number, maxMs = 6 * 3600_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (pid > 0 && alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+}
+
 /** Is a sync of this run under way in another process? */
 export function syncRunning(runDir: string): boolean {
   try {
@@ -180,7 +187,9 @@ export function startBackgroundSync(runDir: string, env: NodeJS.ProcessEnv, uri?
   try {
     const log = join(runDir, 'tracking-sync.log');
     const fd = openSync(log, 'a');
-    const childEnv: NodeJS.ProcessEnv = { ...env };
+    // It starts pushing once this process has exited: the command the user waits for (the run,
+    // then its report) does not share the machine with the catch-up.
+    const childEnv: NodeJS.ProcessEnv = { ...env, MILFLOW_SYNC_AFTER_PID: String(process.pid) };
     const args = [fileURLToPath(BIN), 'sync', '--run', runDir];
     if (uri) {
       const u = new URL(uri);
@@ -193,6 +202,11 @@ export function startBackgroundSync(runDir: string, env: NodeJS.ProcessEnv, uri?
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: childEnv });
     child.unref();
     closeSync(fd);
+    try {
+      if (child.pid) setPriority(child.pid, 10);
+    } catch {
+      /* not allowed: it runs at normal priority */
+    }
     return child.pid ? { pid: child.pid, log } : undefined;
   } catch {
     return undefined;
