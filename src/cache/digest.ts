@@ -14,6 +14,8 @@ export class DigestMemo {
   private dirty = false;
   /** Bytes and files read (not served from the memo) since construction. */
   hashed = { files: 0, bytes: 0 };
+  /** Called after each file actually read (for progress while a first plan hashes). */
+  onHashed?: (hashed: { files: number; bytes: number }) => void;
   constructor(private file: string | null, private onLargeFile?: (path: string, bytes: number) => void) {
     if (file) {
       try { this.entries = JSON.parse(readFileSync(file, 'utf8')); } catch { this.entries = {}; }
@@ -32,6 +34,23 @@ export class DigestMemo {
     return this.fileDigest(path, st);
   }
 
+  /**
+   * sha256 of the listed files of a directory only (sorted relative paths with their digests),
+   * and each file's digest: a dataset is the files its CSV references, not whatever else lives
+   * in the folder.
+   */
+  digestFiles(dir: string, rels: string[]): { digest: string; files: Record<string, string> } {
+    try { statSync(dir); } catch { throw new Error(`input not found: ${dir}`); }
+    const files: Record<string, string> = {};
+    const h = createHash('sha256').update('files\n');
+    for (const rel of [...new Set(rels)].sort()) {
+      const d = this.fileDigest(join(dir, rel));
+      files[rel] = d;
+      h.update(`${rel}\0${d}\n`);
+    }
+    return { digest: h.digest('hex'), files };
+  }
+
   private fileDigest(path: string, st = statSync(path)): string {
     const m = this.entries[path];
     if (m && m.size === st.size && m.mtimeMs === st.mtimeMs && m.ino === st.ino) return m.digest;
@@ -40,6 +59,7 @@ export class DigestMemo {
     const digest = sha256File(path);
     this.hashed.files++;
     this.hashed.bytes += st.size;
+    this.onHashed?.(this.hashed);
     this.entries[path] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, digest };
     this.dirty = true;
     return digest;

@@ -9,8 +9,8 @@
 //    writer is gone.
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockStaleMs, readOwner, removeIfStale, tryLock } from './lock.ts';
-import { ownerState, pidAlive, self, thisHost } from './owner.ts';
+import { lockStaleMs, readOwner, removeIfStale, tryLock } from '../io/lock.ts';
+import { ownerState, pidAlive, self, thisHost } from '../io/owner.ts';
 
 export interface Cleaned { temps: string[]; locks: string[]; restored: string[]; files: string[] }
 

@@ -14,11 +14,11 @@ import { listFiles, sha256File } from './digest.ts';
 import type { Manifest } from '../types/stage.ts';
 import { sha256FileAsync } from './file-digest.ts';
 import { faultPoint } from '../io/fault-point.ts';
-import { beat, stopBeat } from './heartbeat.ts';
-import { acquire, lockStaleMs, type LockOwner } from './lock.ts';
-import { self } from './owner.ts';
+import { beat, stopBeat } from '../io/heartbeat.ts';
+import { acquire, lockStaleMs, type LockOwner } from '../io/lock.ts';
+import { self } from '../io/owner.ts';
 
-export { lockStaleMs } from './lock.ts';
+export { lockStaleMs } from '../io/lock.ts';
 
 export type CacheManifest = Manifest & {
   labels?: Record<string, string | number>;

@@ -20,14 +20,13 @@ export function register(program: Command): void {
     .option('--dropout <p>', 'dropout (also 0.25 inside attention when > 0)', '0.25')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const { readBag } = await import('../io/h5.ts');
       const { blas } = await import('../engine/blas.ts');
       const { Rng } = await import('../engine/rng.ts');
       const { makeConfig } = await import('../models/config.ts');
       const { createModel } = await import('../models/engine.ts');
       const { initParams, layout } = await import('../models/params.ts');
       const { Adam } = await import('../train/optim.ts');
-      const { parseCsv, column } = await import('../splits/csv.ts');
+      const { parseCsv, column } = await import('../io/csv.ts');
       const { cpus } = await import('node:os');
       const file = o.labels ?? join(o.features, 'labels.csv');
       const t = parseCsv(readFileSync(file, 'utf8'), file);
@@ -37,15 +36,16 @@ export function register(program: Command): void {
       const names = [...new Set(rows.map((r) => r.label))].sort();
       const threads = Number(o.threads ?? cpus().length);
       blas().setThreads(threads);
-      const bags = [];
-      for (const r of rows) {
-        const b = await readBag(join(o.features, `${r.slide}.h5`));
-        bags.push({ ...b, label: numeric ? Number(r.label) : names.indexOf(r.label) });
-        if (!o.json) process.stderr.write(`\rloading ${bags.length}/${rows.length}`);
-      }
-      if (!o.json) process.stderr.write('\n');
+      const { BagFeed, h5BagReader } = await import('../bags/feed.ts');
+      const paths = new Map(rows.map((r) => [r.slide, join(o.features, `${r.slide}.h5`)]));
+      // Bags on demand like the train stage: kept in memory when small, else streamed.
+      const feed = await BagFeed.open(h5BagReader(paths), rows.map((r) => ({ slide_id: r.slide, label: numeric ? Number(r.label) : names.indexOf(r.label) })), {
+        onLoad: (d, t) => { if (!o.json) process.stderr.write(`\rloading ${d}/${t}`); },
+      });
+      if (!o.json && feed.mode === 'memory') process.stderr.write('\n');
+      const bags = feed.bags;
       const C = Math.max(2, ...bags.map((b) => b.label + 1));
-      const cfg = makeConfig({ type: o.model, n_classes: C, dim: bags[0].dim, size: o.size, subtyping: C > 2, dropout: Number(o.dropout) });
+      const cfg = makeConfig({ type: o.model, n_classes: C, dim: feed.dim, size: o.size, subtyping: C > 2, dropout: Number(o.dropout) });
       const model = await createModel(cfg, initParams(layout(cfg), 0));
       const opt = new Adam(layout(cfg).views, model.params.length, { lr: 2e-4, weightDecay: 1e-5 });
       const rng = new Rng(0);
@@ -53,7 +53,8 @@ export function register(program: Command): void {
       const times: number[] = [];
       for (let ep = 0; ep <= epochs; ep++) {
         const t0 = performance.now();
-        for (const b of bags) {
+        for (let i = 0; i < bags.length; i++) {
+          const b = await feed.get(i, i + 1 < bags.length ? i + 1 : undefined);
           model.forward(b.features, b.n, { label: b.label, train: true, rng });
           model.backward();
           opt.step(model.params, model.grad, (model as { inactive?: Set<number> }).inactive);
@@ -68,7 +69,7 @@ export function register(program: Command): void {
       const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
       const out = {
         impl: `milflow-${model.engine}`, engine: model.engine, threads: blas().threads(), model: cfg.type, bags: bags.length,
-        instances: bags.reduce((s, b) => s + b.n, 0), ms_per_epoch: median, epochs_timed: times.length, rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
+        instances: bags.reduce((s, b) => s + b.n, 0), ms_per_epoch: median, epochs_timed: times.length, bags_mode: feed.mode, rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
       };
       console.log(o.json ? JSON.stringify(out) : `${cfg.type}: ${median.toFixed(0)} ms/epoch (median of ${times.length}), ${out.instances} patches in ${out.bags} bags, ${out.engine}, ${out.threads} threads`);
     });

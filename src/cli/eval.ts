@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseCsv } from '../datasets/csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 import type { ModelType } from '../models/config.ts';
 import { UsageError } from '../errors.ts';
 
@@ -73,7 +73,7 @@ function defaultClasses(csv: string, labelMap: Record<string, string | null>): s
 }
 
 function readCsvRows(csv: string): { rows: string[] } {
-  const t = parseCsv(readFileSync(csv, 'utf8'));
+  const t = parseCsvRows(readFileSync(csv, 'utf8'), csv);
   if (!t.length) throw new UsageError(`${csv}: empty file`);
   const li = t[0].fields.map((h) => h.trim()).indexOf('label');
   if (li < 0) throw new UsageError(`${csv}:${t[0].line}: no 'label' column`);

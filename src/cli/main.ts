@@ -13,6 +13,7 @@ const verbs: Record<string, () => Promise<{ register(p: Command): void }>> = {
   eval: () => import('./eval.ts'),
   'fit-bag': () => import('./fit-bag.ts'),
   graph: () => import('./graph.ts'),
+  heatmap: () => import('./heatmap.ts'),
   infer: () => import('./infer.ts'),
   patch: () => import('./patch.ts'),
   plan: () => import('./plan.ts'),

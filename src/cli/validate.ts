@@ -1,7 +1,8 @@
 // `milflow validate spec.yaml`: exit 0 with a one-paragraph summary, or 2 with every problem
 // as file:line:column path: message.
 import type { Command } from 'commander';
-import { formatSpecMessage, validateSpec, datasetSource, type LoadedSpec } from '../spec/load.ts';
+import { formatSpecMessage, validateSpec, datasetSource, type LoadedSpec, type SpecMessage } from '../spec/load.ts';
+import { checkDataFiles, dataBytes, type DataSource } from '../datasets/check-files.ts';
 
 export function register(program: Command): void {
   program
@@ -10,8 +11,11 @@ export function register(program: Command): void {
     .argument('<spec>', 'experiment YAML file')
     .option('--no-check-files', 'do not require dataset files to exist (for specs naming data you do not have here)')
     .option('--json', 'print {ok, messages} or {ok, hash, variants, spec} as JSON (for editors and scripts)')
-    .action(async (specPath: string, opts: { checkFiles: boolean; json?: boolean }) => {
-      const r = await validateSpec(specPath, { checkFiles: opts.checkFiles });
+    .option('--data', `read the dataset files as run will (slide ids, feature files and dimensions); default: on when they total at most ${DATA_CHECK_DEFAULT_BYTES / 2 ** 30} GiB`)
+    .option('--no-data', 'do not read the dataset files')
+    .action(async (specPath: string, opts: { checkFiles: boolean; json?: boolean; data?: boolean }) => {
+      const r0 = await validateSpec(specPath, { checkFiles: opts.checkFiles });
+      const r = r0.ok && opts.checkFiles !== false && opts.data !== false ? await withDataCheck(r0.loaded, opts.data === true, !!opts.json) : r0;
       if (opts.json) {
         const out = r.ok
           ? { ok: true, hash: r.loaded.hash, variants: r.loaded.variants.map((v) => v.coords), spec: r.loaded.spec }
@@ -28,6 +32,36 @@ export function register(program: Command): void {
       }
       console.log(summarise(specPath, r.loaded));
     });
+}
+
+/** Dataset files up to this size are read by `validate` unless --no-data. */
+export const DATA_CHECK_DEFAULT_BYTES = 2 * 2 ** 30;
+
+async function withDataCheck(loaded: LoadedSpec, forced: boolean, quiet: boolean): Promise<{ ok: true; loaded: LoadedSpec } | { ok: false; messages: SpecMessage[] }> {
+  const s = loaded.spec;
+  const sources: DataSource[] = [{ where: 'dataset', clam: s.dataset.clam, mil_csv: s.dataset.mil_csv }];
+  for (const c of s.evaluate.cohorts) sources.push({ where: `cohort ${c.name}`, clam: c.dataset.clam, mil_csv: c.dataset.mil_csv });
+  const files = sources.filter((x) => x.clam || x.mil_csv);
+  if (!files.length) return { ok: true, loaded };
+  const bytes = dataBytes(files);
+  if (!forced && bytes > DATA_CHECK_DEFAULT_BYTES) {
+    if (!quiet) process.stderr.write(`validate: dataset files not read (${(bytes / 2 ** 30).toFixed(1)} GiB); \`milflow validate --data\` reads them\n`);
+    return { ok: true, loaded };
+  }
+  let last = 0;
+  const t0 = Date.now();
+  const { problems, summary } = await checkDataFiles(files, s.task.classes, s.task.label_map ?? undefined, (where, done, total) => {
+    const t = Date.now();
+    if (quiet || (t - last < 1000 && done !== total) || t - t0 < 500) return;
+    last = t;
+    process.stderr.write(`validate: ${where}: ${done}/${total} slides checked\n`);
+  });
+  if (!problems.length) {
+    if (!quiet) for (const line of summary) process.stderr.write(`validate: ${line}\n`);
+    return { ok: true, loaded };
+  }
+  const file = loaded.path;
+  return { ok: false, messages: problems.map((message) => ({ file, line: 1, column: 1, path: 'dataset', message })) };
 }
 
 function plural(n: number, word: string): string {

@@ -16,6 +16,7 @@ import type { Coords } from './types.ts';
 import { listSplitFiles } from '../splits/files.ts';
 import { findFoldCheckpoints } from '../models/fold-checkpoints.ts';
 import { importDirFor } from '../spec/split-import.ts';
+import { referencedFeatureFiles } from '../datasets/feature-file.ts';
 
 interface Raw {
   /** Identity without sweep coordinates (unique within one variant). */
@@ -28,6 +29,7 @@ interface Raw {
   /** input name → base id of the upstream stage (same variant). */
   inputs: Record<string, string>;
   externals?: Record<string, string>;
+  externalFiles?: Record<string, string[]>;
   labels: Record<string, string | number>;
 }
 
@@ -72,6 +74,9 @@ async function datasetStages(
     // slides.csv holds absolute paths into the features directory: its location is an output.
     params = { source, features_dir: c.features_dir, ...task };
     externals = { csv: c.csv, features_dir: c.features_dir };
+    // The dataset is the feature files its CSV references, not the whole folder.
+    const files = referencedFeatureFiles(c.csv, c.features_dir);
+    if (files) return { stages: [{ base: id, head: id, tail: '', kind: 'dataset', params: params as Json, inputs: {}, externals, externalFiles: { features_dir: files }, labels }], id };
   } else {
     const c = ds.mil_csv!;
     params = { source, ...task };
@@ -362,6 +367,7 @@ export async function buildDag(loaded: LoadedSpec, opts: BuildOptions = {}): Pro
       }
       const decl: StageDecl = { id, kind: r.kind, params: r.params, inputs: resolvedInputs(i), labels };
       if (r.externals && Object.keys(r.externals).length) decl.externals = r.externals;
+      if (r.externalFiles) decl.externalFiles = r.externalFiles;
       out.set(id, decl);
     }
   }

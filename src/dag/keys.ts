@@ -30,7 +30,8 @@ export async function computeKeys(decls: StageDecl[], memo: DigestMemo): Promise
     for (const [name, path] of Object.entries(d.externals ?? {})) {
       if (inputs[name]) throw new Error(`stage ${d.id}: '${name}' is both an upstream and an external input`);
       try {
-        inputs[name] = { path, digest: memo.digest(path) };
+        const only = d.externalFiles?.[name];
+        inputs[name] = only ? { path, ...memo.digestFiles(path, only) } : { path, digest: memo.digest(path) };
       } catch (err: any) {
         throw new Error(`stage ${d.id}: external input '${name}': ${err?.message ?? err}`);
       }

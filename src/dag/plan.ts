@@ -77,6 +77,14 @@ export function paramsDiff(before: Json, after: Json): string[] {
   return out;
 }
 
+/** Which files of a per-file digested input changed: "h5_files/s1.h5 changed, h5_files/s9.h5 added". */
+export function filesDiff(before: Record<string, string>, after: Record<string, string>): string {
+  const out: string[] = [];
+  for (const [f, d] of Object.entries(after)) if (!(f in before)) out.push(`${f} added`); else if (before[f] !== d) out.push(`${f} changed`);
+  for (const f of Object.keys(before)) if (!(f in after)) out.push(`${f} removed`);
+  return out.length > 5 ? `${out.slice(0, 5).join(', ')} (+${out.length - 5} more files)` : out.join(', ') || 'content';
+}
+
 function reasonFor(s: { key: string; version: string; params: Json; inputs: PlannedStage['inputs'] }, prev: IdentityRecord | undefined): string {
   if (!prev) return 'new';
   if (prev.key === s.key) return prev.status === 'failed' ? 'failed last run' : 'cache entry missing';
@@ -88,11 +96,28 @@ function reasonFor(s: { key: string; version: string; params: Json; inputs: Plan
   for (const [name, ref] of Object.entries(s.inputs)) {
     const p = prev.inputs[name];
     if (!p) changed.push(ref.id ?? name);
-    else if ((p.key ?? p.digest) !== (ref.key ?? ref.digest)) changed.push(ref.id ?? `${name} (${ref.path ? 'content' : 'key'})`);
+    else if ((p.key ?? p.digest) !== (ref.key ?? ref.digest)) changed.push(ref.id ?? (p.files && ref.files ? `${name} (${filesDiff(p.files, ref.files)})` : `${name} (${ref.path ? 'content' : 'key'})`));
   }
   for (const name of Object.keys(prev.inputs)) if (!s.inputs[name]) changed.push(`${prev.inputs[name].id ?? name} (removed)`);
   if (changed.length) why.push(`input changed: ${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ` (+${changed.length - 3} more)` : ''}`);
   return why.length ? why.join('; ') : 'key changed';
+}
+
+/**
+ * Progress while a plan reads input files it has not digested before (files, GB, rate): a line
+ * rewritten in place on a terminal, a plain line every ~30 s otherwise.
+ */
+export function hashProgress(out: NodeJS.WriteStream, everyMs = out.isTTY ? 200 : 30000): (h: { files: number; bytes: number }) => void {
+  const t0 = performance.now();
+  let last = t0;
+  return (h) => {
+    const now = performance.now();
+    if (now - last < everyMs) return;
+    last = now;
+    const s = (now - t0) / 1000;
+    const line = `digesting inputs: ${h.files} files, ${(h.bytes / 2 ** 30).toFixed(2)} GB, ${(h.bytes / 2 ** 20 / s).toFixed(0)} MB/s (remembered for later plans)`;
+    out.write(out.isTTY ? `\r\x1b[K${line}` : `${line}\n`);
+  };
 }
 
 /** Plans a list of declared stages (in dependency order). */
@@ -104,6 +129,7 @@ export async function planDecls(decls: StageDecl[], opts: PlanOptions): Promise<
   const memo = new DigestMemo(resolve(cacheRoot, '.digests.json'), opts.quiet ? undefined : (path, bytes) => {
     process.stderr.write(`digesting ${path} (${(bytes / 2 ** 30).toFixed(2)} GB; remembered for later plans)\n`);
   });
+  if (!opts.quiet) memo.onHashed = hashProgress(process.stderr);
 
   let selected = decls;
   if (opts.target?.length) {
@@ -120,7 +146,12 @@ export async function planDecls(decls: StageDecl[], opts: PlanOptions): Promise<
     selected = decls.filter((d) => keep.has(d.id));
   }
 
+  const th = performance.now();
   const keyed = await computeKeys(selected, memo);
+  if (memo.hashed.bytes >= 100 * 2 ** 20 && !opts.quiet) {
+    const secs = (performance.now() - th) / 1000;
+    process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}digested ${memo.hashed.files} input files (${(memo.hashed.bytes / 2 ** 30).toFixed(2)} GB) in ${secs.toFixed(1)} s, ${(memo.hashed.bytes / 2 ** 30 / secs).toFixed(2)} GB/s\n`);
+  }
   memo.save();
   const history = readIdentities(root, opts.experiment);
   const forced = opts.force?.length ? globMatcher(opts.force) : () => false;

@@ -3,7 +3,7 @@
 // (the DAG digests the external files). Every problem names the CSV line.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCsv } from './csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 import { featureShape } from './h5-shape.ts';
 import { describeFeaturesDir, findFeatureFile } from './feature-file.ts';
 
@@ -31,7 +31,7 @@ export async function readClamDataset(src: ClamSource, onProgress?: (done: numbe
   } catch (e) {
     throw new DatasetError([`${src.csv}: cannot read (${(e as Error).message})`]);
   }
-  const rows = parseCsv(text);
+  const rows = parseCsvRows(text, src.csv);
   if (rows.length === 0) throw new DatasetError([`${src.csv}: empty file (expected a header case_id,slide_id,label)`]);
   const header = rows[0].fields.map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);

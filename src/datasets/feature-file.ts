@@ -1,8 +1,9 @@
 // Where a CLAM slide's feature file lives. Kept free of HDF5 imports: `milflow validate` uses it.
 // CLAM's extract_features_fp.py writes both h5_files/<id>.h5 (features + coords) and
 // pt_files/<id>.pt (the features tensor alone); either is read, .h5 first (it has coordinates).
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseCsvRows } from '../io/csv.ts';
 
 const SLIDE_EXT = /\.(svs|tif|tiff|ndpi|mrxs|scn|vms|vmu|bif|svslide)$/i;
 
@@ -35,4 +36,27 @@ export function describeFeaturesDir(featuresDir: string): string {
     }
   }
   return parts.length ? `it holds ${parts.join(', ')}` : 'it holds no .h5 or .pt files (CLAM writes h5_files/<slide_id>.h5 and pt_files/<slide_id>.pt)';
+}
+
+/**
+ * Feature files (relative to featuresDir, sorted) of the slides a CLAM dataset CSV lists: what a
+ * dataset's identity is digested from. undefined when the CSV cannot be read or has no slide_id
+ * column (the whole folder is digested then, and the dataset stage reports the problem).
+ */
+export function referencedFeatureFiles(csv: string, featuresDir: string): string[] | undefined {
+  let rows;
+  try {
+    rows = parseCsvRows(readFileSync(csv, 'utf8'), csv);
+  } catch {
+    return undefined;
+  }
+  const si = rows[0]?.fields.map((h) => h.trim()).indexOf('slide_id') ?? -1;
+  if (si < 0) return undefined;
+  const out = new Set<string>();
+  for (const r of rows.slice(1)) {
+    const id = r.fields[si]?.trim();
+    const f = id ? findFeatureFile(featuresDir, id) : undefined;
+    if (f) out.add(relative(featuresDir, f));
+  }
+  return [...out].sort();
 }

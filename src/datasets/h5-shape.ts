@@ -2,11 +2,14 @@
 // cohort of thousands of slides must not load gigabytes. .h5 (h5_files/) or .pt (pt_files/).
 import h5wasm from 'h5wasm/node';
 import { ptFeatureShape } from '../io/torch.ts';
+import { hdf5Problem } from '../io/h5-sniff.ts';
 
 let ready: Promise<unknown> | null = null;
 
 export async function featureShape(path: string): Promise<[number, number]> {
   if (/\.pt$/i.test(path)) return ptFeatureShape(path);
+  const bad = hdf5Problem(path);
+  if (bad) throw new Error(bad);
   ready ??= h5wasm.ready;
   await ready;
   let f: InstanceType<typeof h5wasm.File>;

@@ -2,7 +2,7 @@
 // columns bag_label, bag_id, f1..fE, with or without a header row. Labels 0/1 or -1/1 (or any
 // label task.label_map maps). Each bag becomes one slide of its own case.
 import { readFileSync } from 'node:fs';
-import { parseCsv } from './csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 import { mapLabel } from './labels.ts';
 import { DatasetError, type Excluded } from './types.ts';
 
@@ -45,7 +45,7 @@ export function readMilCsv(src: MilCsvSource): { bags: MilBag[]; excluded: Exclu
   } catch (e) {
     throw new DatasetError([`${src.csv}: cannot read (${(e as Error).message})`]);
   }
-  let rows = parseCsv(text);
+  let rows = parseCsvRows(text, src.csv);
   if (rows.length === 0) throw new DatasetError([`${src.csv}: empty file`]);
   // A header row has a non-numeric feature column (bag_label itself may be a word).
   const hasHeader = rows[0].fields.length > 2 && rows[0].fields.slice(2).some((f) => f.trim() !== '' && !Number.isFinite(Number(f)));

@@ -9,7 +9,7 @@ import { readBag } from '../io/h5.ts';
 import { loadModel, type ModelConfig } from '../models/index.ts';
 import { readSplitsCsv } from '../splits/index.ts';
 import { argmax, jsonSafe, summarize, writePredictions, type Predictions, type Summary } from '../stats/index.ts';
-import { toCsv } from '../datasets/csv.ts';
+import { toCsv } from '../io/csv.ts';
 
 export type EvalSplit = 'all' | 'train' | 'val' | 'test';
 

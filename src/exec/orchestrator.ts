@@ -19,7 +19,7 @@ import type { StageJob, WorkerMessage } from './harness.ts';
 import { extraKindModules, isRegistered, kindInfo } from '../stages/registry.ts';
 import { Progress } from './progress.ts';
 import { inProcessRunner } from './in-process.ts';
-import { RUNNERS } from './runner.ts';
+import { RUNNERS } from './runners.ts';
 import { RunRecorder, experimentDir, newRunId, thisHost, updateIdentities, type IdentityRecord, type RunRecord, type StageRecord } from '../records/journal.ts';
 
 export const MILFLOW_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;

@@ -17,16 +17,29 @@ export class Progress {
     private out: NodeJS.WriteStream = process.stderr,
   ) {}
 
+  /** Plain mode: last line written per running stage (a stage inside a long epoch says so every ~30 s). */
+  private lastLine = new Map<string, number>();
+  private lineEveryMs = 1000 * (Number(process.env.MILFLOW_PROGRESS_LINE_S) > 0 ? Number(process.env.MILFLOW_PROGRESS_LINE_S) : 30);
+
   start(id: string, note = ''): void {
     this.running.set(id, note);
+    this.lastLine.set(id, Date.now());
     this.draw();
   }
   note(id: string, note: string): void {
     if (this.running.has(id)) this.running.set(id, note);
+    if (this.mode === 'lines' && this.running.has(id)) {
+      const now = Date.now();
+      if (now - (this.lastLine.get(id) ?? 0) >= this.lineEveryMs) {
+        this.lastLine.set(id, now);
+        this.out.write(`[running] ${id} ${note}\n`);
+      }
+    }
     this.draw(true);
   }
   end(id: string, kind: string, status: StageStatus, seconds: number, detail = ''): void {
     this.running.delete(id);
+    this.lastLine.delete(id);
     this.counts[status]++;
     if (status === 'executed') {
       if (!this.secondsByKind.has(kind)) this.secondsByKind.set(kind, []);

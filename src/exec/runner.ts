@@ -1,10 +1,7 @@
 // Where a stage runs. The orchestrator (./orchestrator.ts) owns the plan, the cache locks, the
 // retries and the run journal; a runner only claims a device, runs one StageJob on it and passes
 // the stage's messages back. Light stages run in this process (./in-process.ts); heavy ones on
-// the runner that `resources.executor` names in RUNNERS below.
-//
-// Adding an executor (Kubernetes, Ray, ...): one file exporting an async factory of a Runner, one
-// row in RUNNERS, and its name in the schema's resources.executor enum (the row's type follows it).
+// the runner that `resources.executor` names in RUNNERS (./runners.ts).
 import type { Resources } from '../spec/types.gen.ts';
 import type { DeviceSlot, StageResult } from '../types/stage.ts';
 import type { SlotPlan } from './devices.ts';
@@ -32,11 +29,3 @@ export interface RunnerContext {
   jobs?: number;
   slots: SlotPlan;
 }
-
-type Executor = NonNullable<Resources['executor']>;
-
-/** Heavy-stage runners by resources.executor. Each is imported only when a run uses it. */
-export const RUNNERS: Record<Executor, (ctx: RunnerContext) => Promise<Runner>> = {
-  local: async (ctx) => (await import('./pool.ts')).workerPoolRunner(ctx),
-  slurm: async (ctx) => (await import('./slurm.ts')).slurmRunner(ctx),
-};

@@ -149,6 +149,12 @@ export async function renderSlideHeatmap(inp: SlideHeatmapInput, o: HeatmapOptio
   const lines = ['x,y,score,percentile'];
   for (const i of keep) lines.push(`${grid.coords[2 * i]},${grid.coords[2 * i + 1]},${scores[i]},${pct[i]}`);
   writeFileSync(out(`${sid}.csv`), lines.join('\n') + '\n');
+  if (grid !== ref) {
+    // The reference the percentiles are referred to: the training grid's scores.
+    const refLines = ['x,y,score'];
+    for (let i = 0; i < ref.n; i++) refLines.push(`${ref.coords[2 * i]},${ref.coords[2 * i + 1]},${refScores[i]}`);
+    writeFileSync(out(`${sid}.reference.csv`), refLines.join('\n') + '\n');
+  }
 
   const kind: SlideHeatmapResult['score'] = isMil(inp.model) ? 'instance score' : 'attention';
   const result: SlideHeatmapResult = {
@@ -217,7 +223,8 @@ async function composeFigure(inp: SlideHeatmapInput, o: HeatmapOptions, r: Slide
   const resize = (b: Uint8Array) => sharp(Buffer.from(b), { raw: { width: w, height: h, channels: 3 } }).resize(pw, ph, { fit: 'fill' }).png().toBuffer();
   const gap = 16, barW = 18, barH = Math.max(120, ph - 40), capH = 64;
   const W = pw * 2 + gap * 4 + barW + 70, H = ph + capH + 40;
-  const stops = Array.from({ length: 11 }, (_, i) => { const [R, G, B] = cmap(i / 10); return `<stop offset="${100 - i * 10}%" stop-color="rgb(${R},${G},${B})"/>`; }).join('');
+  // Offsets ascend (SVG clamps descending ones): the top of the bar is the 100th percentile.
+  const stops = Array.from({ length: 11 }, (_, i) => { const [R, G, B] = cmap(1 - i / 10); return `<stop offset="${i * 10}%" stop-color="rgb(${R},${G},${B})"/>`; }).join('');
   const bx = gap * 3 + pw * 2, by = 30;
   const ticks = [0, 25, 50, 75, 100].map((t) => `<text x="${bx + barW + 5}" y="${by + barH - (t / 100) * barH + 4}" font-size="12">${t}</text>`).join('');
   const what = r.score === 'attention' ? 'attention' : 'instance score';

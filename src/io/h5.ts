@@ -2,6 +2,7 @@
 // h5wasm is the only HDF5 implementation that installs from the registry alone.
 import h5wasm from 'h5wasm/node';
 import { readPtFeatures } from './torch.ts';
+import { hdf5Problem } from './h5-sniff.ts';
 
 let ready: Promise<unknown> | null = null;
 async function h5() {
@@ -36,6 +37,8 @@ function toNumberArray(v: unknown): Int32Array | Float64Array | Float32Array {
 /** Reads a CLAM feature file (h5_files/*.h5, or pt_files/*.pt: features only). Errors name the file. */
 export async function readBag(path: string, opts: { extra?: boolean } = {}): Promise<Bag> {
   if (/\.pt$/i.test(path)) return readPtFeatures(path);
+  const bad = hdf5Problem(path);
+  if (bad) throw new Error(`${path}: ${bad}`);
   const lib = await h5();
   let f: InstanceType<typeof lib.File>;
   try {

@@ -7,7 +7,7 @@ import type { Manifest } from '../types/stage.ts';
 import type { RunEvent } from '../records/events.ts';
 import { readPredictions } from '../stats/predictions.ts';
 import type { Predictions } from '../stats/metrics.ts';
-import { parseCsv } from '../splits/csv.ts';
+import { parseCsv } from '../io/csv.ts';
 
 export type Labels = Record<string, string | number>;
 export interface StageEntry {

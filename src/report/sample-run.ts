@@ -9,7 +9,7 @@ import type { RunEvent } from '../records/events.ts';
 import type { Manifest } from '../types/stage.ts';
 import { summarize, jsonSafe } from '../stats/summary.ts';
 import { aggregateFolds, compareFolds, meanSoftmax } from '../stats/folds-summary.ts';
-import { toCsv } from '../splits/csv.ts';
+import { toCsv } from '../io/csv.ts';
 import type { Predictions } from '../stats/metrics.ts';
 import { predictionsCsv } from '../stats/predictions.ts';
 import { mulberry32 as rng } from '../datasets/prng.ts';

@@ -2,7 +2,7 @@
 // without them (CLAM features, synthetic bags, MIL CSV) is an error naming the slides that have
 // none; named models and slides must exist; ROI corners must be ordered.
 import { existsSync, readFileSync } from 'node:fs';
-import { parseCsv } from '../datasets/csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 import { didYouMean, type SpecPath } from './errors.ts';
 
 type Add = (p: SpecPath, m: string) => void;
@@ -10,7 +10,7 @@ type Add = (p: SpecPath, m: string) => void;
 /** slide_id column of a dataset CSV (or the file name of `path` without extension, as wsi does). */
 function slideIds(csv: string): string[] {
   if (!existsSync(csv)) return [];
-  const rows = parseCsv(readFileSync(csv, 'utf8'));
+  const rows = parseCsvRows(readFileSync(csv, 'utf8'), csv);
   if (!rows.length) return [];
   const header = rows[0].fields.map((h) => h.trim());
   const si = header.indexOf('slide_id');

@@ -13,7 +13,8 @@ export type ResolvedModel = Required<Omit<Model, 'checkpoints'>> & Pick<Model, '
 export type ResolvedTrain = Required<Train>;
 export type ResolvedSplits = Req<Splits, 'mode' | 'folds' | 'val_frac' | 'test_frac' | 'seed' | 'training_fractions'>;
 /** `n_classes` is the number of task classes. */
-export type ResolvedSynthetic = Required<SyntheticDataset>;
+/** bag_size_mean stays optional: unset means uniform bag sizes. */
+export type ResolvedSynthetic = Required<Omit<SyntheticDataset, 'bag_size_mean'>> & Pick<SyntheticDataset, 'bag_size_mean'>;
 export type ResolvedMilCsv = Required<MilCsvDataset>;
 /** Paths absolute. */
 export type ResolvedClam = ClamDataset;

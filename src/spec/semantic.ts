@@ -1,7 +1,7 @@
 // Checks the schema cannot express: relations between fields, names that must refer to
 // each other, and files that must exist. Runs on the spec after ajv filled the defaults.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { parseCsv } from '../datasets/csv.ts';
+import { parseCsvRows } from '../io/csv.ts';
 import { describeFeaturesDir, findFeatureFile } from '../datasets/feature-file.ts';
 import { mapLabel } from '../datasets/labels.ts';
 import { isAbsolute, resolve } from 'node:path';
@@ -113,6 +113,11 @@ export function semanticIssues(spec: any, opts: SemanticOptions): Issue[] {
   return issues;
 }
 
+/** Bounds on a synthetic dataset: far above the paper's scale, far below an out-of-memory abort. */
+export const MAX_SYNTHETIC_SLIDES = 10_000_000;
+export const MAX_SYNTHETIC_BYTES = 2 ** 41; // 2 TiB of float32 features
+const fmtCount = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)} billion` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} million` : String(Math.round(n)));
+
 function datasetIssues(d: any, at: SpecPath, nClasses: number, opts: SemanticOptions, add: (p: SpecPath, m: string) => void) {
   if (d.synthetic) {
     const s = d.synthetic;
@@ -122,6 +127,13 @@ function datasetIssues(d: any, at: SpecPath, nClasses: number, opts: SemanticOpt
       const r = s[k];
       if (Array.isArray(r) && r.length === 2 && r[0] > r[1]) add([...p, k], `is [min, max]: min must be ≤ max (got [${r[0]}, ${r[1]}])`);
     }
+    // Absurd sizes fail here, in milliseconds, not as an out-of-memory abort minutes into a run.
+    const mean = (r: unknown, dflt: number) => (Array.isArray(r) && r.length === 2 ? (Number(r[0]) + Number(r[1])) / 2 : dflt);
+    const cases = Number.isFinite(s.cases) ? s.cases : 120;
+    const slides = cases * mean(s.slides_per_case, 2);
+    const bytes = slides * mean(s.bag_size, 225) * (Number.isFinite(s.dim) ? s.dim : 64) * 4;
+    if (slides > MAX_SYNTHETIC_SLIDES) add([...p, 'cases'], `${cases} cases make about ${fmtCount(slides)} slides (more than ${fmtCount(MAX_SYNTHETIC_SLIDES)}); use fewer cases`);
+    else if (bytes > MAX_SYNTHETIC_BYTES) add([...p, 'cases'], `this synthetic dataset would hold about ${(bytes / 2 ** 40).toFixed(1)} TiB of features (more than ${MAX_SYNTHETIC_BYTES / 2 ** 40} TiB); use fewer cases, smaller bags or a lower dim`);
   }
   if (d.clam) {
     const okCsv = checkExists([...at, 'clam', 'csv'], d.clam.csv, 'file', opts, add);
@@ -175,7 +187,7 @@ function checkExists(path: SpecPath, p: unknown, kind: 'file' | 'dir', opts: Sem
 function clamCsvProblems(csv: string, featuresDir: string, classes: string[], labelMap: Record<string, string | null> | undefined): string[] {
   let rows;
   try {
-    rows = parseCsv(readFileSync(csv, 'utf8'));
+    rows = parseCsvRows(readFileSync(csv, 'utf8'), csv);
   } catch (e) {
     return [`cannot read ${csv} (${(e as Error).message})`];
   }

@@ -95,6 +95,10 @@ export interface SyntheticDataset {
    */
   bag_size?: [number, number];
   /**
+   * When set, instances per slide are log-normal (σ 1) with this mean, clipped to bag_size: long-tailed like real slides (e.g. 8000 with bag_size [500, 40000]). Unset: uniform over bag_size.
+   */
+  bag_size_mean?: number;
+  /**
    * [min, max] fraction of instances carrying the class signal in a non-normal slide.
    *
    * @minItems 2

@@ -2,7 +2,7 @@
 // or a user's CLAM dataset CSV (case_id, slide_id, label) for the standalone CLI.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { column, parseCsv } from './csv.ts';
+import { column, parseCsv } from '../io/csv.ts';
 import type { SlideRow } from './types.ts';
 
 export interface SlideList {

@@ -3,7 +3,7 @@
 // slide, one-hot True/False) and splits_<k>_descriptor.csv (slide counts per class).
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvField, parseCsv } from './csv.ts';
+import { csvField, parseCsv } from '../io/csv.ts';
 import type { FoldSplit, SlideRow } from './types.ts';
 
 const SETS = ['train', 'val', 'test'] as const;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { StageKind } from '../types/stage.ts';
 import { jsonSafe } from '../stats/index.ts';
 import { readFoldPredictions } from './folds.ts';
-import { toCsv } from '../splits/csv.ts';
+import { toCsv } from '../io/csv.ts';
 
 import { aggregateFolds, type AggregateParams } from '../stats/folds-summary.ts';
 export type { AggregateParams };

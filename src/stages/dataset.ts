@@ -5,8 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, StageKind } from '../types/stage.ts';
 import { writeBag } from '../io/h5.ts';
-import { toCsv } from '../datasets/csv.ts';
-import { generateSynthetic } from '../datasets/synthetic.ts';
+import { toCsv } from '../io/csv.ts';
+import { syntheticSlides } from '../datasets/synthetic.ts';
 import { readClamDataset } from '../datasets/clam.ts';
 import { readMilCsv } from '../datasets/mil-csv.ts';
 import { DatasetError, type Excluded } from '../datasets/types.ts';
@@ -36,6 +36,7 @@ export function syntheticDefaults(s: SyntheticDataset | undefined, nClasses: num
     bag_size: s?.bag_size ?? [50, 400],
     tumour_fraction: s?.tumour_fraction ?? [0.02, 0.1],
     signal: s?.signal ?? 2.5,
+    ...(s?.bag_size_mean ? { bag_size_mean: s.bag_size_mean } : {}),
   };
 }
 
@@ -64,9 +65,10 @@ const stage: StageKind<DatasetParams> = {
       const cfg = syntheticDefaults(p.synthetic, classes.length);
       if (cfg.n_classes !== classes.length) throw new Error(`${ctx.id}: synthetic n_classes ${cfg.n_classes} ≠ ${classes.length} task classes`);
       const t0 = Date.now();
-      const data = generateSynthetic(cfg);
+      const data = syntheticSlides(cfg);
       mkdirSync(bagsDir, { recursive: true });
-      let i = 0;
+      let i = 0, tumour = 0, bytes = 0;
+      // One slide in memory at a time (paper-scale datasets do not fit).
       for (const s of data.slides) {
         await writeBag(join(bagsDir, `${s.slide_id}.h5`), s.features, s.n, s.dim, {
           coords: s.coords,
@@ -74,10 +76,11 @@ const stage: StageKind<DatasetParams> = {
           extra: { instance_labels: { data: s.instance_labels, shape: [s.n] } },
         });
         rows.push({ case_id: s.case_id, slide_id: s.slide_id, label: classes[s.label_index], label_index: s.label_index, n: s.n, path: `bags/${s.slide_id}.h5` });
-        ctx.progress(++i, data.slides.length, 'slides written');
+        for (const v of s.instance_labels) if (v > 0) tumour++;
+        bytes += s.n * s.dim * 4;
+        ctx.progress(++i, data.count, `slides written (${(bytes / 2 ** 30).toFixed(2)} GB)`);
       }
       dim = cfg.dim;
-      const tumour = data.slides.reduce((a, s) => a + s.instance_labels.reduce((b, v) => b + (v > 0 ? 1 : 0), 0), 0);
       extra = { instance_labels: true, synthetic: cfg as unknown as Json, tumour_instances: tumour };
       ctx.log(`generated in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
     } else if (p.source === 'clam') {

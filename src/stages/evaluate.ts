@@ -4,7 +4,7 @@
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageKind } from '../types/stage.ts';
-import { readBag } from '../io/h5.ts';
+import { BagFeed, openDatasetBags } from '../bags/feed.ts';
 import { loadModel } from '../models/index.ts';
 import { readBagPaths as bagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';
 import { jsonSafe, summarize, writePredictions, type Predictions } from '../stats/index.ts';
@@ -51,15 +51,25 @@ const stage: StageKind<EvaluateParams> = {
     const caseOf: string[] = [];
     const emb = createWriteStream(join(ctx.outDir, 'embeddings.csv'));
     let header = false;
+    const refs = ids.map((sid) => {
+      const s = bySlide.get(sid);
+      if (!s || !paths.has(sid)) throw new Error(`${ctx.id}: slide '${sid}' of the split is not in ${join(dIn.dir, 'slides.csv')}`);
+      if (s.label_index >= C) throw new Error(`${ctx.id}: slide '${sid}' has label index ${s.label_index}, the model knows ${C} classes`);
+      return { slide_id: sid, label: s.label_index };
+    });
+    // One bag in flight at a time plus the next one being read (src/bags/feed.ts).
+    const reader = await openDatasetBags(dIn, {
+      signal: ctx.signal,
+      onProgress: (d, t, gb) => ctx.progress(0, ids.length, `packing the dataset's feature store ${d}/${t} (${gb.toFixed(2)} GB)`),
+      onWait: () => ctx.log('waiting for the feature store another stage is packing'),
+    });
+    const feed = await BagFeed.open(reader, refs, { mode: 'stream' });
     for (let i = 0; i < ids.length; i++) {
       if (ctx.signal.aborted) throw new Error(`${ctx.id}: aborted`);
       const sid = ids[i];
-      const s = bySlide.get(sid);
-      const path = paths.get(sid);
-      if (!s || !path) throw new Error(`${ctx.id}: slide '${sid}' of the split is not in ${join(dIn.dir, 'slides.csv')}`);
-      if (s.label_index >= C) throw new Error(`${ctx.id}: slide '${sid}' has label index ${s.label_index}, the model knows ${C} classes`);
-      const bag = await readBag(path);
-      const out = model.predict(bag.features, bag.n, bag.dim, sid);
+      const s = bySlide.get(sid)!;
+      const bag = await feed.get(i, i + 1 < ids.length ? i + 1 : undefined);
+      const out = model.predict(bag.features, bag.n, feed.dim, sid);
       pred.slide_id.push(sid);
       pred.y.push(s.label_index);
       pred.prob.push(Array.from(out.Y_prob, (v) => Number(v)));
@@ -72,6 +82,7 @@ const stage: StageKind<EvaluateParams> = {
       emb.write(`${sid},${s.label_index},${Array.from(out.embedding).join(',')}\n`);
       ctx.progress(i + 1, ids.length, sid);
     }
+    feed.close();
     await new Promise<void>((res, rej) => emb.end((e?: Error | null) => (e ? rej(e) : res())));
     writePredictions(join(ctx.outDir, 'predictions.csv'), pred);
     const s = summarize(pred, { ci: p.ci, bootstrap: p.bootstrap, caseOf });

@@ -88,7 +88,8 @@ const stage: StageKind<HeatmapParams> = {
         const s = Slide.open(slidePath);
         let r;
         try {
-          r = await patchTissue(s, seg, { ...p.patch, step } as PatchParams);
+          // patchTissue's step is at the patch level; the renderer asks in level-0 pixels.
+          r = await patchTissue(s, seg, { ...p.patch, step: Math.max(1, Math.round(step / attrs.downsample[0])) } as PatchParams);
         } finally {
           s.close();
         }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { StageKind } from '../types/stage.ts';
 import { readStatus } from './wsi-steps.ts';
 import { mapLabel } from '../datasets/labels.ts';
-import { toCsv } from '../datasets/csv.ts';
+import { toCsv } from '../io/csv.ts';
 
 export interface WsiDatasetParams {
   /** Task classes in index order (null: the sorted distinct labels). */

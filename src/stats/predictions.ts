@@ -1,6 +1,6 @@
 // Prediction files in CLAM's fold layout: slide_id, Y, Y_hat, p_0..p_{C-1}.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { column, parseCsv, toCsv } from '../splits/csv.ts';
+import { column, parseCsv, toCsv } from '../io/csv.ts';
 import { argmax, type Predictions } from './metrics.ts';
 
 export function readPredictions(file: string): Predictions {

@@ -1,7 +1,7 @@
 // The training loop of the paper: batch of one slide, Adam (L2 in the gradient, or AdamW),
 // class-balanced sampling with replacement, early stopping on the validation slide loss
 // (patience, never before min_epochs, ties count as improvement), best parameters restored.
-// Pure computation over in-memory bags; the stage and the CLI verbs do the I/O.
+// Pure computation: bags come in memory or from a source the stage and CLI verbs provide (I/O).
 import { Rng } from '../engine/rng.ts';
 import type { BagModel } from '../models/engine.ts';
 import { Adam } from './optim.ts';
@@ -61,8 +61,8 @@ export interface TrainResult {
 export interface TrainHooks {
   onEpoch?(r: EpochRecord): void;
   signal?: AbortSignal;
-  /** Called after every bag (progress inside long epochs). */
-  onBag?(done: number, total: number): void;
+  /** Called after every training bag (progress inside long epochs): bags done, bags per epoch, its patches. */
+  onBag?(done: number, total: number, patches: number): void;
 }
 
 /** Order of training slides for one epoch: class-balanced with replacement, or a permutation. */
@@ -97,10 +97,12 @@ export function epochOrder(labels: number[], nClasses: number, balanced: boolean
 
 /** Eval-mode pass over bags: per-slide probabilities and bag loss (CE, or the model's bag loss). */
 export function evaluateBags(model: BagModel, bags: TrainBag[]): EvalRow[] {
-  return bags.map((b) => {
-    const f = model.forward(b.features, b.n, { label: b.label });
-    return { slide_id: b.slide_id, Y: b.label, Y_hat: f.Y_hat, prob: f.Y_prob, loss: f.bag_loss! };
-  });
+  return bags.map((b) => evalRow(model, b));
+}
+
+function evalRow(model: BagModel, b: TrainBag): EvalRow {
+  const f = model.forward(b.features, b.n, { label: b.label });
+  return { slide_id: b.slide_id, Y: b.label, Y_hat: f.Y_hat, prob: f.Y_prob, loss: f.bag_loss! };
 }
 
 export function summarizeEval(rows: EvalRow[], nClasses: number): { loss: number; error: number; auc: number } {
@@ -111,8 +113,35 @@ export function summarizeEval(rows: EvalRow[], nClasses: number): { loss: number
   return { loss, error, auc };
 }
 
+/**
+ * A request of the loop for one bag: of the training or validation set, by index, and the bag it
+ * will ask for next (so a streaming source reads it while this one computes).
+ */
+export interface BagRequest {
+  set: 'train' | 'val';
+  index: number;
+  next?: number;
+}
+
+/** Bags in memory. */
 export function train(model: BagModel, trainBags: TrainBag[], valBags: TrainBag[], opts: TrainOptions, hooks: TrainHooks = {}): TrainResult {
-  if (!trainBags.length) throw new Error('no training slides');
+  const loop = trainLoop(model, trainBags.map((b) => b.label), valBags.length, opts, hooks);
+  let r = loop.next();
+  while (!r.done) r = loop.next((r.value.set === 'train' ? trainBags : valBags)[r.value.index]);
+  return r.value;
+}
+
+/** Bags from a source that may read them on demand (one bag's view valid until the next request). */
+export async function trainFrom(model: BagModel, source: (req: BagRequest) => Promise<TrainBag>, trainLabels: number[], nVal: number, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const loop = trainLoop(model, trainLabels, nVal, opts, hooks);
+  let r = loop.next();
+  while (!r.done) r = loop.next(await source(r.value));
+  return r.value;
+}
+
+/** The loop itself, as a generator of bag requests: one loop for in-memory and streamed bags. */
+function* trainLoop(model: BagModel, labels: number[], nVal: number, opts: TrainOptions, hooks: TrainHooks): Generator<BagRequest, TrainResult, TrainBag> {
+  if (!labels.length) throw new Error('no training slides');
   const C = model.cfg.n_classes;
   const lay = layout(model.cfg);
   const opt = new Adam(lay.views, model.params.length, {
@@ -120,18 +149,22 @@ export function train(model: BagModel, trainBags: TrainBag[], valBags: TrainBag[
   });
   const rng = new Rng(opts.seed);
   const dropRng = new Rng(opts.seed * 7919 + 17);
-  const labels = trainBags.map((b) => b.label);
   const epochs: EpochRecord[] = [];
   let best = Infinity, bestEpoch = 0, counter = 0, stopped = false;
   let bestParams: Float32Array | null = null;
-  const useVal = opts.early_stopping && valBags.length > 0;
+  const useVal = opts.early_stopping && nVal > 0;
+  function* evaluate(): Generator<BagRequest, EvalRow[], TrainBag> {
+    const rows: EvalRow[] = [];
+    for (let i = 0; i < nVal; i++) rows.push(evalRow(model, yield { set: 'val', index: i, next: i + 1 < nVal ? i + 1 : undefined }));
+    return rows;
+  }
   for (let epoch = 1; epoch <= opts.max_epochs; epoch++) {
     const t0 = performance.now();
     const order = epochOrder(labels, C, opts.class_balanced, rng);
     let lossSum = 0, errSum = 0, instSum = 0;
     for (let k = 0; k < order.length; k++) {
       if (hooks.signal?.aborted) throw new Error('training aborted');
-      const b = trainBags[order[k]];
+      const b: TrainBag = yield { set: 'train', index: order[k], next: order[k + 1] };
       const f = model.forward(b.features, b.n, { label: b.label, train: true, rng: dropRng });
       if (!Number.isFinite(f.loss!)) throw new Error(`${b.slide_id}: loss became ${f.loss} at epoch ${epoch} (diverged)`);
       model.backward();
@@ -140,9 +173,9 @@ export function train(model: BagModel, trainBags: TrainBag[], valBags: TrainBag[
       lossSum += f.bag_loss!;
       instSum += f.inst_loss ?? 0;
       errSum += f.Y_hat === b.label ? 0 : 1;
-      hooks.onBag?.(k + 1, order.length);
+      hooks.onBag?.(k + 1, order.length, b.n);
     }
-    const v = summarizeEval(evaluateBags(model, valBags), C);
+    const v = summarizeEval(yield* evaluate(), C);
     const rec: EpochRecord = {
       epoch, train_loss: lossSum / order.length, train_error: errSum / order.length, train_inst_loss: instSum / order.length,
       val_loss: v.loss, val_error: v.error, val_auc: v.auc, seconds: (performance.now() - t0) / 1000,
@@ -170,5 +203,5 @@ export function train(model: BagModel, trainBags: TrainBag[], valBags: TrainBag[
   } else {
     bestEpoch = epochs.length;
   }
-  return { epochs, best_epoch: bestEpoch, stopped_early: stopped, val: evaluateBags(model, valBags) };
+  return { epochs, best_epoch: bestEpoch, stopped_early: stopped, val: yield* evaluate() };
 }

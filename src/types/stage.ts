@@ -17,6 +17,8 @@ export interface StageDecl {
   inputs: Record<string, string>;
   /** External files or directories: input name → absolute path (digested into the key). */
   externals?: Record<string, string>;
+  /** For an external directory: only these files (relative paths) make its identity. */
+  externalFiles?: Record<string, string[]>;
   /** Labels for display, tracking tags and grouping (model, frac, fold, cohort, ...). */
   labels?: Record<string, string | number>;
 }
@@ -88,6 +90,8 @@ export interface InputRef {
   key?: string;
   path?: string;
   digest: string;
+  /** External directory digested by its listed files only: relative path → sha256. */
+  files?: Record<string, string>;
 }
 
 export interface Manifest {

@@ -1,6 +1,7 @@
 // CLAM's segmentation presets (values of tcga.csv, bwh_biopsy.csv, bwh_resection.csv) and the
 // CLAM preset / process-list CSV readers. Values are data, kept here so users need nothing else.
 import { readFileSync } from 'node:fs';
+import { parseCsvRows } from '../io/csv.ts';
 
 export interface SegParams {
   /** Level to segment at; -1 = OpenSlide's best level for a 64× downsample. */
@@ -59,23 +60,6 @@ export const PRESETS: Record<string, Preset> = {
   bwh_resection: row(-1, 15, 11, 4, false, 100, 16, 8, -1, 150, 5, 50, true, 'four_pt'),
 };
 
-function parseCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '', q = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (q) {
-      if (ch === '"' && line[i + 1] === '"') (cur += '"'), i++;
-      else if (ch === '"') q = false;
-      else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') out.push(cur), (cur = '');
-    else cur += ch;
-  }
-  out.push(cur);
-  return out.map((s) => s.trim());
-}
-
 export function readCsv(path: string): { header: string[]; rows: { line: number; values: Record<string, string> }[] } {
   let text: string;
   try {
@@ -83,15 +67,14 @@ export function readCsv(path: string): { header: string[]; rows: { line: number;
   } catch (e) {
     throw new Error(`${path}: cannot read (${(e as Error).message})`);
   }
-  const lines = text.split(/\r?\n/);
-  const header = parseCsvLine(lines[0] ?? '');
+  const recs = parseCsvRows(text, path).map((r) => ({ line: r.line, cells: r.fields.map((c) => c.trim()) }));
+  const header = recs[0]?.cells ?? [''];
   const rows: { line: number; values: Record<string, string> }[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    if (!lines[i].trim()) continue;
-    const cells = parseCsvLine(lines[i]);
+  for (const r of recs.slice(1)) {
+    if (r.cells.every((c) => c === '')) continue;
     const values: Record<string, string> = {};
-    header.forEach((h, j) => (values[h] = cells[j] ?? ''));
-    rows.push({ line: i + 1, values });
+    header.forEach((h, j) => (values[h] = r.cells[j] ?? ''));
+    rows.push({ line: r.line, values });
   }
   return { header, rows };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCsv, toCsv } from '../../src/datasets/csv.ts';
+import { parseCsvRows, toCsv } from '../../src/io/csv.ts';
 import { readClamDataset } from '../../src/datasets/clam.ts';
 import { readMilCsv } from '../../src/datasets/mil-csv.ts';
 import { DatasetError } from '../../src/datasets/types.ts';
@@ -12,10 +12,10 @@ import { writeBag } from '../../src/io/h5.ts';
 const tmp = mkdtempSync(join(tmpdir(), 'milflow-dsread-'));
 
 test('CSV: quotes, escaped quotes, CRLF, blank lines, line numbers of row starts', () => {
-  const rows = parseCsv('\ufeffa,b\r\n"x,1","say ""hi"""\r\n\r\n"multi\nline",2\n3,\n');
+  const rows = parseCsvRows('\ufeffa,b\r\n"x,1","say ""hi"""\r\n\r\n"multi\nline",2\n3,\n');
   assert.deepEqual(rows.map((r) => r.fields), [['a', 'b'], ['x,1', 'say "hi"'], ['multi\nline', '2'], ['3', '']]);
   assert.deepEqual(rows.map((r) => r.line), [1, 2, 4, 6]);
-  assert.deepEqual(parseCsv(toCsv(['k', 'v'], [['a,b', 'q"'], [1, 2]])).map((r) => r.fields), [['k', 'v'], ['a,b', 'q"'], ['1', '2']]);
+  assert.deepEqual(parseCsvRows(toCsv(['k', 'v'], [['a,b', 'q"'], [1, 2]])).map((r) => r.fields), [['k', 'v'], ['a,b', 'q"'], ['1', '2']]);
 });
 
 async function clamFixture(name: string, csv: string, slides: Record<string, [number, number]>) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import stage, { type DatasetParams } from '../../src/stages/dataset.ts';
 import type { StageContext } from '../../src/types/stage.ts';
 import { readBag, writeBag } from '../../src/io/h5.ts';
-import { parseCsv } from '../../src/datasets/csv.ts';
+import { parseCsvRows } from '../../src/io/csv.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'milflow-dsstage-'));
 let counter = 0;
@@ -24,7 +24,7 @@ function ctx(externals: Record<string, string> = {}): StageContext & { logs: str
 }
 
 function slidesCsv(dir: string) {
-  const rows = parseCsv(readFileSync(join(dir, 'slides.csv'), 'utf8'));
+  const rows = parseCsvRows(readFileSync(join(dir, 'slides.csv'), 'utf8'));
   assert.deepEqual(rows[0].fields, ['case_id', 'slide_id', 'label', 'label_index', 'n', 'path']);
   return rows.slice(1).map((r) => ({ case_id: r.fields[0], slide_id: r.fields[1], label: r.fields[2], label_index: Number(r.fields[3]), n: Number(r.fields[4]), path: r.fields[5] }));
 }

@@ -16,7 +16,7 @@ export const LAYERS: string[][] = [
   ['errors.ts', 'io/', 'engine/', 'types/', 'spec/types.gen.ts', 'spec/canonical.ts', 'spec/resolved.ts'],
   // The science, each a library of pure functions over data.
   ['datasets/', 'splits/', 'models/', 'stats/', 'wsi/'],
-  ['features/', 'train/', 'heatmaps/', 'eval/'],
+  ['features/', 'train/', 'heatmaps/', 'eval/', 'bags/'],
   // The spec loader (validation reads datasets and model traits), the run journal, the report.
   ['spec/'],
   ['records/'],
@@ -89,4 +89,10 @@ test('the check sees an upward import (a module of a low layer importing the CLI
   assert.ok(layerOf('engine/blas.ts') < layerOf('cli/run.ts'));
   assert.ok(layerOf('spec/types.gen.ts') < layerOf('spec/load.ts'));
   assert.deepEqual(importsOf(fileURLToPath(import.meta.url)).filter((i) => i.spec.includes('src/cli')), []);
+});
+
+test('docs/architecture.md lists the layers in this order', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
+  const rows = [...doc.matchAll(/^\| (\d+) \| ([^|]+) \|/gm)].map((m) => [...m[2].matchAll(/`([^`]+)`/g)].map((x) => x[1]));
+  assert.deepEqual(rows, LAYERS, 'the layer table of docs/architecture.md and LAYERS here must agree');
 });

@@ -9,7 +9,7 @@
 // never both judge the same lock stale and one remove the lock the other just took.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { faultPoint } from '../io/fault-point.ts';
+import { faultPoint } from './fault-point.ts';
 import { beat, stopBeat } from './heartbeat.ts';
 import { ownerState, self, type Owner } from './owner.ts';
 
