@@ -13,7 +13,6 @@ import { initParams, layout } from '../src/models/params.ts';
 import { TRAIN_DEFAULTS, trainFrom } from '../src/train/loop.ts';
 import { BagFeed, storeBagReader } from '../src/bags/feed.ts';
 import { StoreReader } from '../src/bags/store.ts';
-import { readBag } from '../src/io/h5.ts';
 import { peakRssMb } from '../src/train/pace.ts';
 
 const { values: o } = parseArgs({
@@ -38,6 +37,8 @@ const patches = picked.reduce((s, b) => s + b.n, 0);
 
 if (o['read-rates']) {
   if (!o.bags) throw new Error('--read-rates needs --bags DATASET_DIR (the HDF5 files)');
+  // Imported here only: h5wasm alone adds ~600 MB of RSS, which would blur the epoch runs' peak.
+  const { readBag } = await import('../src/io/h5.ts');
   const buf = new Float32Array(Math.max(...picked.map((b) => b.n)) * dim);
   let t = performance.now();
   for (const b of picked) await store.read(b.slide_id, buf);

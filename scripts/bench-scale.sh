@@ -11,7 +11,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${1:-/work/bench-data/scale}
-SUBSET_GB=${SUBSET_GB:-0.4}
+SUBSET_GB=${SUBSET_GB:-0.12}
 mkdir -p "$DIR"
 MILFLOW=(node "$REPO/bin/milflow.mjs")
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
@@ -44,7 +44,7 @@ STORE=$(ls -d "$DIR"/runs/cache/.bags/*/ | grep -v '\.tmp-' | head -1); STORE=${
 
 log "streamed vs in-memory epoch on the same ${SUBSET_GB} GB of bags (farm-bench, A = stream, B = memory)"
 FEED=(node --import tsx "$REPO/scripts/bench-feed.ts" --store "$STORE" --gb "$SUBSET_GB")
-farm-bench -n 3 --warmup 1 --timeout 3000 --vs "${FEED[*]} --mode memory" -- "${FEED[@]}" --mode stream > "$DIR/farm-bench.txt" 2>&1 || true
+farm-bench -n 2 --warmup 0 --timeout 3000 --vs "${FEED[*]} --mode memory" -- "${FEED[@]}" --mode stream > "$DIR/farm-bench.txt" 2>&1 || true
 STREAM_JSON=$("${FEED[@]}" --mode stream)
 MEMORY_JSON=$("${FEED[@]}" --mode memory)
 READ_JSON=$("${FEED[@]}" --read-rates --bags "$DS")

@@ -10,6 +10,7 @@ import { schemaIssues, type Issue } from './schema.ts';
 import { resolvePath, semanticIssues } from './semantic.ts';
 import { splitImportIssues } from './split-import.ts';
 import { pretrainedIssues } from './pretrained.ts';
+import { cohortOverlapIssues } from './cohort-overlap.ts';
 import { cartesian, setPath, sweepTarget } from './sweep.ts';
 import { isClam } from '../models/config.ts';
 import { type LoadedSpec, type ResolvedExperiment, type Variant } from './resolved.ts';
@@ -74,6 +75,7 @@ export function parseSpec(text: string, path: string, opts: LoadOptions = {}): L
   // Imported splits: folds and fractions come from the directories (filled into data here).
   if (issues.length === 0) issues.push(...splitImportIssues(data, y.data, dir, opts.checkFiles !== false));
   if (issues.length === 0) issues.push(...pretrainedIssues(data, dir, opts.checkFiles !== false));
+  if (issues.length === 0) issues.push(...cohortOverlapIssues(data, dir, opts.checkFiles !== false));
   if (issues.length) throw new SpecError(sortMessages(issues.map(at)));
 
   const spec = resolveSpec(data, dir);

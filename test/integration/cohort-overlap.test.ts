@@ -44,21 +44,27 @@ test('a cohort that is the training CSV, or shares a case or a feature file, is 
     const other = readFileSync(join(D, 'features/pt_files/slide_04.pt'));
     other[other.length - 30] ^= 0xff;
     writeFileSync(join(dir, 'ext/pt_files/ext_c.pt'), other);
-    writeFileSync(join(dir, 'ext.csv'), 'case_id,slide_id,label\nx1,ext_a,tumor\ncase_01,ext_b,normal\nx3,ext_c,normal\n');
+    writeFileSync(join(dir, 'ext.csv'), 'case_id,slide_id,label\nx1,ext_a,tumor\nx2,ext_b,normal\nx3,ext_c,normal\n');
+    writeFileSync(join(dir, 'ext-case.csv'), 'case_id,slide_id,label\nx1,ext_a,tumor\ncase_01,ext_b,normal\nx3,ext_c,normal\n');
     writeFileSync(join(dir, 'same.yaml'), spec(`    - name: ext\n      dataset: { clam: { csv: ${D}/dataset.csv, features_dir: ${D}/features } }`));
     writeFileSync(join(dir, 'ext.yaml'), spec(`    - name: ext\n      dataset: { clam: { csv: ext.csv, features_dir: ext } }`));
+    writeFileSync(join(dir, 'ext-case.yaml'), spec(`    - name: ext\n      dataset: { clam: { csv: ext-case.csv, features_dir: ext } }`));
 
-    const same = milflow(dir, 'run', 'same.yaml', '--target', 'overlap/**', '--no-report');
-    assert.equal(same.code, 1, same.out + same.err);
-    assert.match(same.err, /cohort 'ext' is not independent of the training data: 10 slide_id\(s\) also in the training dataset: slide_00, slide_01/);
-    assert.match(same.err, /case_id\(s\) also in the training dataset/);
+    // Shared ids are found by validate, before anything runs.
+    const same = milflow(dir, 'validate', 'same.yaml');
+    assert.equal(same.code, 2, same.out + same.err);
+    assert.match(same.err, /evaluate\.cohorts\[0\]\.dataset\.clam\.csv: cohort 'ext' shares 10 slide_id\(s\) \(slide_00, slide_01, .*\) and 8 case_id\(s\)/);
     assert.match(same.err, /allow_overlap: true/);
+    const byCase = milflow(dir, 'validate', 'ext-case.yaml');
+    assert.equal(byCase.code, 2);
+    assert.match(byCase.err, /cohort 'ext' shares 1 case_id\(s\) \(case_01\) with the training dataset/);
 
+    // Identical feature files under new names are found when the guard runs.
+    assert.equal(milflow(dir, 'validate', 'ext.yaml').code, 0);
     const ext = milflow(dir, 'run', 'ext.yaml', '--target', 'overlap/**', '--no-report');
     assert.equal(ext.code, 1, ext.out + ext.err);
-    assert.match(ext.err, /1 case_id\(s\) also in the training dataset: case_01/);
-    assert.match(ext.err, /2 feature file\(s\) identical to training files: ext_a = training slide_03, ext_b = training slide_08/);
-    assert.doesNotMatch(ext.err, /slide_id\(s\) also/);
+    assert.match(ext.err, /cohort 'ext' is not independent of the training data: 2 feature file\(s\) identical to training files: ext_a = training slide_03, ext_b = training slide_08/);
+    assert.doesNotMatch(ext.err, /slide_id\(s\) also|case_id\(s\) also/);
     assert.doesNotMatch(ext.err, /ext_c/);
 
     // The cohort's evaluations depend on the guard.
@@ -68,7 +74,8 @@ test('a cohort that is the training CSV, or shares a case or a feature file, is 
     assert.equal(plan.stages.find((s: any) => s.id === 'evaluate/clam_sb/frac=1/fold=0/cohort=test').inputs.overlap, undefined);
 
     // allow_overlap: the stage succeeds, records the overlap, and the report warns.
-    writeFileSync(join(dir, 'allowed.yaml'), spec(`    - name: ext\n      allow_overlap: true\n      dataset: { clam: { csv: ext.csv, features_dir: ext } }`));
+    // (its own experiment name: one name, one spec)
+    writeFileSync(join(dir, 'allowed.yaml'), spec(`    - name: ext\n      allow_overlap: true\n      dataset: { clam: { csv: ext-case.csv, features_dir: ext } }`).replace('name: overlap', 'name: overlap-allowed'));
     const ok = milflow(dir, 'run', 'allowed.yaml', '--target', 'overlap/**');
     assert.equal(ok.code, 0, ok.out + ok.err);
     const report = /report: (.*)/.exec(ok.out)![1].trim();

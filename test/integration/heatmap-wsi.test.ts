@@ -3,7 +3,8 @@
 // checkpoint. Checks: a 50 % overlap grid scores more patches than the training grid and its
 // percentiles are referred to the training grid's scores; ROI crops the picture and the patches;
 // top-k / bottom-k tiles are written with their scores; the composed figure exists; a rerun is
-// served from the per slide × checkpoint cache. Pictures go to test-artifacts/ to be looked at.
+// served from the per slide × checkpoint cache. Pictures go to test-artifacts/ (Chromium
+// screenshots when Chromium is installed; run under flock /tmp/milflow-services.lock).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import sharp from 'sharp';
 import { openslideUnavailable } from '../../src/wsi/openslide.ts';
 import { tinyEncoder } from '../../src/features/onnx-writer.ts';
+import { chromiumUnavailable, launchBrowser } from '../helpers/browser.ts';
 import { makeConfig, saveCheckpoint } from '../../src/models/checkpoint.ts';
 import { initParams, layout } from '../../src/models/params.ts';
 
@@ -98,8 +100,24 @@ test('milflow heatmap on CMU-1-Small-Region: overlap vs reference percentiles, R
     assert.equal(again.figure, b.figure);
 
     mkdirSync(ARTIFACTS, { recursive: true });
-    copyFileSync(a.figure, join(ARTIFACTS, 'heatmap-overlap.png'));
-    copyFileSync(b.figure, join(ARTIFACTS, 'heatmap-roi.png'));
+    copyFileSync(a.figure, join(ARTIFACTS, 'heatmap-overlap.figure.png'));
+    copyFileSync(b.figure, join(ARTIFACTS, 'heatmap-roi.figure.png'));
+    // As a reader sees them: each figure opened in Chromium, screenshot for the eye.
+    if (!chromiumUnavailable()) {
+      const br = await launchBrowser();
+      try {
+        for (const [f, name] of [[a.figure, 'heatmap-overlap.png'], [b.figure, 'heatmap-roi.png']] as const) {
+          const page = await br.context.newPage();
+          await page.goto(`file://${f}`, { waitUntil: 'load' });
+          const size = await page.evaluate(() => { const i = document.querySelector('img')!; return [i.naturalWidth, i.naturalHeight]; });
+          assert.ok(size[0] > 700, `Chromium decodes ${f}`);
+          await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+          await page.close();
+        }
+      } finally {
+        await br.close();
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
