@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadSpec } from '../spec/load.ts';
 import { OUT_OPTION, outputRoot } from '../dag/plan.ts';
-import { syncRun, findRunDirs } from '../tracking/sync.ts';
+import { syncRun, findRunDirs, waitForExit } from '../tracking/sync.ts';
 import { redact } from '../tracking/mlflow-client.ts';
 import { PushProgress } from '../tracking/progress.ts';
 import { UsageError } from '../errors.ts';
@@ -33,11 +33,13 @@ export function register(program: Command): void {
         console.log('sync: no runs found');
         return;
       }
+      // Started in the background by a run: begin when that run's process is gone.
+      if (process.env.MILFLOW_SYNC_AFTER_PID) await waitForExit(Number(process.env.MILFLOW_SYNC_AFTER_PID));
       let failed = 0;
       for (const [i, dir] of dirs.entries()) {
         try {
           const progress = new PushProgress(process.stderr);
-          const r = await syncRun(dir, { uri: o.uri ?? specUri, force: o.force, onProgress: (n, total) => progress.update(n, total) });
+          const r = await syncRun(dir, { uri: o.uri ?? specUri, force: o.force, wait: true, onProgress: (n, total) => progress.update(n, total) });
           const what = r.skipped
             ? r.skipped
             : `${r.runsCreated} runs created, ${r.paramsLogged} params, ${r.metricsLogged} metric points, ${r.artifactsUploaded} artifacts, ${r.modelsLogged} models (${r.requests} requests)`;

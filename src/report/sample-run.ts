@@ -273,7 +273,7 @@ export function writeSampleRun(o: SampleRunOptions): { runDir: string; runId: st
     `  folds: ${K}`,
     `  training_fractions: [${fracs.join(', ')}]`,
     'models:',
-    // A swept variant ('clam_sb/B=16') is its base model in the spec.
+    // Sweep variants ('clam_sb/B=16') are one model of the spec.
     ...[...new Set(models.map((m) => m.split('/')[0]))].map((m) => `  - { name: ${m}, type: ${typeOf(m)} }`),
   ];
   writeFileSync(join(runDir, 'spec.yaml'), spec.join('\n') + '\n');

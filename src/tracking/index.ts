@@ -6,16 +6,15 @@
 // about a second after the epoch). Every request is bounded by connect/response timeouts; when
 // the server fails, the tracker stops trying for a while (events stay for `milflow sync`), and
 // at close() it costs one quick probe, not another round of timeouts.
-import { writeFileSync, existsSync, openSync, closeSync } from 'node:fs';
+import { writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { RunEvent } from '../records/events.ts';
 import { MlflowClient, MlflowUnavailableError, redact } from './mlflow-client.ts';
 import { Pusher } from './push.ts';
 import { loadState, saveState } from './state.ts';
 import { resolveTarget, redactSpec, SPEC_SNAPSHOT } from './config.ts';
 import { PushProgress } from './progress.ts';
+import { startBackgroundSync } from './sync.ts';
 
 export interface Tracker {
   onEvent(e: RunEvent): Promise<void>;
@@ -32,8 +31,6 @@ export interface TrackerOptions {
   env?: NodeJS.ProcessEnv;
   /** After an outage, wait this long before trying the server again (default 30 s). */
   retryAfterMs?: number;
-  /** Give up waiting for pending pushes at close() after this long (default 120 s). */
-  closeTimeoutMs?: number;
   /** Coalesce live metrics for this long before a push (default 1000 ms). */
   liveDelayMs?: number;
   log?: (msg: string) => void;
@@ -44,8 +41,6 @@ export interface TrackerOptions {
   /** Where the `MLflow: n/N stages logged` line goes (default stderr; null: nowhere). */
   out?: NodeJS.WritableStream | null;
 }
-
-const BIN = new URL('../../bin/milflow.mjs', import.meta.url);
 
 const noop: Tracker = { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
 
@@ -99,12 +94,14 @@ export function createTracker(opts: TrackerOptions): Tracker {
   let probed = false;
   let ended = false;
   let runSeconds = 0;
+  let handingOff = false;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let again = false;
 
   const goOffline = (err: unknown) => {
     state.pending = true;
+    if (handingOff) return save();
     state.lastError = redact((err as Error).message);
     if (err instanceof MlflowUnavailableError) {
       offline = true;
@@ -189,51 +186,38 @@ export function createTracker(opts: TrackerOptions): Tracker {
       pusher.stopAt(deadline);
       const work = (async () => {
         await running;
-        if (pusher.hasWork() && !(offline && Date.now() < offlineUntil)) {
+        // Paused by a failure a moment ago: one short probe decides whether to try once more.
+        if (pusher.hasWork() && offline && Date.now() < offlineUntil && (await client.health(1500))) {
+          offline = false;
+          offlineUntil = 0;
+        }
+        if (pusher.hasWork() && !offline) {
           const p = pusher.progress();
           progress.update(p.logged, p.total);
           await attempt(deadline);
         }
       })();
-      const timeout = opts.closeTimeoutMs ?? 120000;
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([work, new Promise<void>((r) => (t = setTimeout(r, timeout)))]);
+      const late = await Promise.race([work.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), waitMs)))]);
       clearTimeout(t);
+      if (late) {
+        // Out of time: abandon the requests in flight (the background sync re-checks them).
+        handingOff = true;
+        client.stop();
+        await work;
+      }
       const p = pusher.progress();
       const url = pusher.experimentUrl();
       const where = url ? ` · ${url}` : '';
       if (!pusher.hasWork()) return progress.done(`MLflow: ${p.logged}/${p.total} stages logged${where}`);
       if (!offline && opts.background !== false) {
-        const bg = syncInBackground(opts.runDir, client, target.uri, env);
+        const bg = startBackgroundSync(opts.runDir, env, target.uri);
         if (bg) return progress.done(`MLflow: ${p.logged}/${p.total} stages logged; the rest continues in the background (pid ${bg.pid}, log ${bg.log})${where}`);
       }
       progress.done(`MLflow: ${p.logged}/${p.total} stages logged; the rest is kept for \`milflow sync --run ${opts.runDir}\``);
       if (!warned) log(`MLflow has not seen all of this run yet: \`milflow sync --run ${opts.runDir}\``);
     },
   };
-}
-
-/**
- * Starts a detached \`milflow sync --run DIR\` that outlives this process; credentials travel in
- * its environment (MLflow's own variables), never on its command line.
- */
-function syncInBackground(runDir: string, client: MlflowClient, uri: string, env: NodeJS.ProcessEnv): { pid: number; log: string } | undefined {
-  try {
-    const log = join(runDir, 'tracking-sync.log');
-    const fd = openSync(log, 'a');
-    const childEnv: NodeJS.ProcessEnv = { ...env, MLFLOW_TRACKING_URI: client.base };
-    const u = new URL(uri);
-    if (u.username || u.password) {
-      childEnv.MLFLOW_TRACKING_USERNAME = decodeURIComponent(u.username);
-      childEnv.MLFLOW_TRACKING_PASSWORD = decodeURIComponent(u.password);
-    }
-    const child = spawn(process.execPath, [fileURLToPath(BIN), 'sync', '--run', runDir, '--uri', client.base], { detached: true, stdio: ['ignore', fd, fd], env: childEnv });
-    child.unref();
-    closeSync(fd);
-    return child.pid ? { pid: child.pid, log } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export { syncRun, findRunDirs } from './sync.ts';

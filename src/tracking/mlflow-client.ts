@@ -88,6 +88,8 @@ export class MlflowClient {
   private backoffMs: number;
   private timeoutMs: number;
   private connectTimeoutMs: number;
+  private inflight = new Set<{ destroy(err?: Error): void }>();
+  private stopped = false;
 
   constructor(uri: string, opts: MlflowClientOptions = {}) {
     if (!/^https?:\/\//.test(uri)) throw new Error(`MLflow tracking URI must be http(s)://, got '${redact(uri)}'`);
@@ -120,6 +122,7 @@ export class MlflowClient {
       let timer: NodeJS.Timeout | undefined;
       const fail = (err: Error) => {
         clearTimeout(timer);
+        this.inflight.delete(req);
         req.destroy();
         reject(err);
       };
@@ -127,16 +130,19 @@ export class MlflowClient {
         clearTimeout(timer);
         timer = setTimeout(() => fail(new Error(`${what} timed out after ${ms} ms`)), ms);
       };
+      if (this.stopped) return reject(new Error('stopped'));
       const req = (https ? httpsRequest : httpRequest)(target, { method, headers, agent: https ? agents.https : agents.http }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           clearTimeout(timer);
+          this.inflight.delete(req);
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
         });
         res.on('error', fail);
       });
       req.on('error', fail);
+      this.inflight.add(req);
       req.on('socket', (sock) => {
         if (sock.connecting) {
           arm(this.connectTimeoutMs, 'connect');
@@ -160,6 +166,7 @@ export class MlflowClient {
     const timeout = this.timeoutMs + (raw ? Math.ceil(raw.byteLength / 1000) : 0);
     for (let attempt = 0; attempt < this.retries; attempt++) {
       if (attempt > 0) await sleep(this.backoffMs * 2 ** (attempt - 1));
+      if (this.stopped) throw new MlflowUnavailableError(`MLflow at ${this.base}: requests stopped`);
       let res: { status: number; text: string };
       try {
         res = await this.send(method, path, payload, type, timeout);
@@ -197,6 +204,16 @@ export class MlflowClient {
     }
     const why = lastErr instanceof Error ? lastErr.message : String(lastErr);
     throw new MlflowUnavailableError(redact(`MLflow at ${this.base} unavailable after ${this.retries} attempts (${method} ${path.split('?')[0]}): ${why}`));
+  }
+
+  /**
+   * Abandons every request in flight and refuses new ones. Safe for the tracking state: a create
+   * or a metric batch that reached the server anyway is found again by the next sync.
+   */
+  stop(): void {
+    this.stopped = true;
+    for (const r of this.inflight) r.destroy(new Error('stopped'));
+    this.inflight.clear();
   }
 
   /** One quick probe (a single attempt, short timeouts): is anything answering? */

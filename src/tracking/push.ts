@@ -481,14 +481,16 @@ export class Pusher {
       this.o.save();
     }
     const todo: MlflowMetric[] = [];
-    for (const [key, pts] of wanted) todo.push(...pts.slice(rec.metrics[key] ?? 0));
+    // Lengths now: live lists keep growing while the batch is in flight.
+    const upTo = new Map([...wanted].map(([key, pts]) => [key, pts.length]));
+    for (const [key, pts] of wanted) todo.push(...pts.slice(rec.metrics[key] ?? 0, upTo.get(key)));
     if (todo.length === 0 && !extra.params?.length && !extra.tags?.length) return;
     if (todo.length) {
       rec.dirty = true; // until the server confirms
       this.o.save();
     }
     await this.c.logBatch(rec.mlflowRunId, { metrics: todo, params: extra.params, tags: extra.tags });
-    for (const [key, pts] of wanted) rec.metrics[key] = Math.max(rec.metrics[key] ?? 0, pts.length);
+    for (const [key, n] of upTo) rec.metrics[key] = Math.max(rec.metrics[key] ?? 0, n);
     rec.dirty = false;
     this.stats.metricsLogged += todo.length;
     this.o.save();

@@ -36,6 +36,8 @@ export interface TrackingState {
   stages: Record<string, PushedRun>;
   /** Producer runs of reused entries: milflow run id → stage id → MLflow run id (null: not tracked). */
   producers?: Record<string, Record<string, string> | null>;
+  /** size:mtime of the report.html uploaded to the parent. */
+  report?: string;
   /** Headline results logged on the parent. */
   headline?: boolean;
   /** True while events exist that MLflow has not seen (server was unreachable). */

@@ -3,9 +3,12 @@
 // outage sends only the rest, and a second sync sends nothing.
 import { existsSync, readdirSync, statSync, openSync, writeSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { MlflowClient, type MlflowClientOptions } from './mlflow-client.ts';
+import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MlflowClient, publicUri, type MlflowClientOptions } from './mlflow-client.ts';
 import { Pusher, type PushStats } from './push.ts';
-import { loadState, saveState } from './state.ts';
+import { loadState, saveState, type TrackingState } from './state.ts';
 import { readEvents } from '../records/events.ts';
 import { loadRunSpec, resolveTarget } from './config.ts';
 
@@ -25,6 +28,8 @@ export interface SyncOptions {
   env?: NodeJS.ProcessEnv;
   /** Re-check a run even if its state says everything was pushed. */
   force?: boolean;
+  /** Wait for a sync of the same run in progress (else fail at once). */
+  wait?: boolean;
   client?: MlflowClientOptions;
   onProgress?: (logged: number, total: number) => void;
 }
@@ -40,16 +45,22 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
   const client = new MlflowClient(target.uri, { env, connectTimeoutMs: 3000, timeoutMs: 15_000, ...opts.client });
   const base = { runDir, uri: client.base, experiment: target.experiment, runsCreated: 0, metricsLogged: 0, paramsLogged: 0, artifactsUploaded: 0, modelsLogged: 0 };
   if (!start) return { ...base, requests: client.requests, skipped: 'no run-start event' };
+  const release = await lockSync(runDir, opts.wait ?? false);
   if (!opts.force && !state.pending && state.uri === client.base && state.parent?.terminated) {
-    return { ...base, requests: client.requests, parentRunId: state.parent.mlflowRunId, skipped: 'already in sync' };
+    try {
+      // A report rendered after the run went out is the one thing left to send.
+      const sent = await uploadReportOnce(runDir, client, spec, target.experiment, state);
+      return { ...base, artifactsUploaded: sent, requests: client.requests, parentRunId: state.parent.mlflowRunId, skipped: sent ? undefined : 'already in sync' };
+    } finally {
+      release();
+    }
   }
-  const release = lockSync(runDir);
   const save = () => saveState(runDir, state);
   const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save, recover: true, onProgress: opts.onProgress });
   for (const e of events) pusher.add(e);
   try {
     await pusher.push();
-    await pusher.pushReport(join(runDir, 'report'));
+    if (!pusher.hasWork()) await uploadReportOnce(runDir, client, spec, target.experiment, state, pusher);
     const errors = pusher.takeErrors();
     if (errors.length) throw new Error(`MLflow refused ${errors.length} stage(s): ${errors[0]}`);
     state.pending = !events.some((e) => e.type === 'run-end') || pusher.hasWork();
@@ -75,10 +86,41 @@ const alive = (pid: number) => {
   }
 };
 
+/** The run's report/, uploaded to its parent run unless this very file was uploaded before. */
+async function uploadReportOnce(runDir: string, client: MlflowClient, spec: unknown, experiment: string, state: TrackingState, pusher?: Pusher): Promise<number> {
+  const html = join(runDir, 'report', 'report.html');
+  if (!state.parent || !existsSync(html)) return 0;
+  const st = statSync(html);
+  const stamp = `${st.size}:${st.mtimeMs}`;
+  if (state.report === stamp) return 0;
+  const p = pusher ?? new Pusher({ client, runDir, spec, experimentName: experiment, state, save: () => saveState(runDir, state) });
+  await p.pushReport(join(runDir, 'report'));
+  state.report = stamp;
+  saveState(runDir, state);
+  return 1;
+}
+
+/** Resolves when process `pid` has exited (a background sync waits for the command that started it). */
+export async function waitForExit(pid: number, maxMs = 6 * 3600_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  while (pid > 0 && alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+}
+
+/** Is a sync of this run under way in another process? */
+export function syncRunning(runDir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(runDir, 'tracking-sync.lock'), 'utf8').trim());
+    return pid > 0 && pid !== process.pid && alive(pid);
+  } catch {
+    return false;
+  }
+}
+
 /** One sync per run at a time (a background sync may still be at work when the user runs one). */
-function lockSync(runDir: string): () => void {
+async function lockSync(runDir: string, wait: boolean): Promise<() => void> {
   const p = join(runDir, 'tracking-sync.lock');
-  for (let i = 0; i < 2; i++) {
+  const until = Date.now() + 15 * 60_000;
+  for (let i = 0; i < 2 || (wait && Date.now() < until); i++) {
     try {
       const fd = openSync(p, 'wx');
       writeSync(fd, String(process.pid));
@@ -87,7 +129,11 @@ function lockSync(runDir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(p, 'utf8').trim());
-      if (pid && pid !== process.pid && alive(pid)) throw new Error(`${runDir}: another sync of this run is under way (pid ${pid}); try again when it ends`);
+      if (pid && pid !== process.pid && alive(pid)) {
+        if (!wait) throw new Error(`${runDir}: another sync of this run is under way (pid ${pid}); try again when it ends`);
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
       rmSync(p, { force: true }); // left by a sync that died
     }
   }
@@ -111,16 +157,58 @@ export function findRunDirs(root: string, experiment?: string): string[] {
   return out.sort((a, b) => a.t - b.t || (a.dir < b.dir ? -1 : 1)).map((x) => x.dir);
 }
 
-/** Upload runDir/report/ to the run's MLflow parent (after `milflow report`), if tracked. */
-export async function uploadReport(runDir: string, opts: SyncOptions = {}): Promise<boolean> {
+/**
+ * Upload runDir/report/ to the run's MLflow parent (after `milflow report`), if tracked. While the
+ * run is still being pushed (a background sync), that sync is left to carry it: returns 'later'.
+ */
+export async function uploadReport(runDir: string, opts: SyncOptions = {}): Promise<boolean | 'later'> {
   const state = loadState(runDir);
+  if (state.pending || syncRunning(runDir)) {
+    startBackgroundSync(runDir, process.env);
+    return 'later';
+  }
   const spec = loadRunSpec(runDir);
   const env = opts.env ?? process.env;
   const target = resolveTarget(spec, 'milflow', env, opts.uri);
   if (!target || !state.parent) return false;
   const client = new MlflowClient(target.uri, opts.client ?? { retries: 2, timeoutMs: 10000, connectTimeoutMs: 2000, env });
   if (state.uri !== client.base) return false;
-  const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save: () => saveState(runDir, state) });
-  await pusher.pushReport(join(runDir, 'report'));
+  await uploadReportOnce(runDir, client, spec, target.experiment, state);
   return true;
+}
+
+const BIN = new URL('../../bin/milflow.mjs', import.meta.url);
+
+/**
+ * A detached `milflow sync --run DIR` that outlives this process (it waits for any sync of the same
+ * run already under way); credentials travel in its environment, never on its command line.
+ */
+export function startBackgroundSync(runDir: string, env: NodeJS.ProcessEnv, uri?: string): { pid: number; log: string } | undefined {
+  try {
+    const log = join(runDir, 'tracking-sync.log');
+    const fd = openSync(log, 'a');
+    // It starts pushing once this process has exited: the command the user waits for (the run,
+    // then its report) does not share the machine with the catch-up.
+    const childEnv: NodeJS.ProcessEnv = { ...env, MILFLOW_SYNC_AFTER_PID: String(process.pid) };
+    const args = [fileURLToPath(BIN), 'sync', '--run', runDir];
+    if (uri) {
+      const u = new URL(uri);
+      if (u.username || u.password) {
+        childEnv.MLFLOW_TRACKING_USERNAME = decodeURIComponent(u.username);
+        childEnv.MLFLOW_TRACKING_PASSWORD = decodeURIComponent(u.password);
+      }
+      args.push('--uri', publicUri(uri));
+    }
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env: childEnv });
+    child.unref();
+    closeSync(fd);
+    try {
+      if (child.pid) setPriority(child.pid, 10);
+    } catch {
+      /* not allowed: it runs at normal priority */
+    }
+    return child.pid ? { pid: child.pid, log } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -74,7 +74,8 @@ test('a cohort that is the training CSV, or shares a case or a feature file, is 
     assert.equal(plan.stages.find((s: any) => s.id === 'evaluate/clam_sb/frac=1/fold=0/cohort=test').inputs.overlap, undefined);
 
     // allow_overlap: the stage succeeds, records the overlap, and the report warns.
-    writeFileSync(join(dir, 'allowed.yaml'), spec(`    - name: ext\n      allow_overlap: true\n      dataset: { clam: { csv: ext-case.csv, features_dir: ext } }`));
+    // (its own experiment name: one name, one spec)
+    writeFileSync(join(dir, 'allowed.yaml'), spec(`    - name: ext\n      allow_overlap: true\n      dataset: { clam: { csv: ext-case.csv, features_dir: ext } }`).replace('name: overlap', 'name: overlap-allowed'));
     const ok = milflow(dir, 'run', 'allowed.yaml', '--target', 'overlap/**');
     assert.equal(ok.code, 0, ok.out + ok.err);
     const report = /report: (.*)/.exec(ok.out)![1].trim();

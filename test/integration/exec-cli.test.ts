@@ -95,7 +95,7 @@ test('milflow run / plan / status / graph on a small real pipeline', () => {
   writeFileSync(join(store.entryDir('splits', sp.key), 'splits_0.csv'), 'tampered\n');
   const tampered = milflow(dir, 'status', 'spec.yaml', '--verify');
   assert.equal(tampered.code, 1);
-  assert.match(tampered.out, /corrupt: splits\/frac=0\.5 .*digest mismatch: splits_0\.csv/);
+  assert.match(tampered.out, /corrupt: splits\/frac=0\.5 .*size mismatch: splits_0\.csv is 9 bytes, manifest says \d+/);
 
   const full = milflow(dir, 'plan', 'spec.yaml');
   assert.match(full.out, /evaluate\s+4\s+run\s+4/);

@@ -172,7 +172,7 @@ test('a server that accepts connections and never answers costs seconds, once', 
     await assert.rejects(c.getExperimentByName('x'), (e: unknown) => e instanceof MlflowUnavailableError && /timed out/.test(e.message));
     assert.ok(Date.now() - t1 < 2000, `bounded by the response timeout (${Date.now() - t1} ms)`);
     const run = writeSampleRun({ root: tmp, runId: 'r7', models: ['clam_sb'], fracs: [1], folds: 2, epochs: 3, slides: 12 });
-    const tracker = createTracker({ spec: { name: 'x', tracking: { mlflow: { uri: `http://127.0.0.1:${port}` } } }, runDir: run.runDir, runId: 'r7', log: () => {}, out: null });
+    const tracker = createTracker({ spec: { name: 'x', tracking: { mlflow: { uri: `http://127.0.0.1:${port}` } } }, runDir: run.runDir, runId: 'r7', log: () => {}, out: null, background: false });
     const t0 = Date.now();
     for (const e of run.events) await tracker.onEvent(e);
     await tracker.close();
