@@ -8,8 +8,8 @@
 //  - slides.csv (case_id, slide_id, label, path), plus the CMU slide itself (label original).
 //  - encoder.onnx: a tiny seeded CNN (64×64 input → 32-d), written in-process.
 // Usage: node --import tsx experiments/wsi-e2e/prepare.ts [path/to/CMU-1-Small-Region.svs] [--out DIR]
-// (default: ../../../shared/data/wsi/CMU-1-Small-Region.svs from this directory; the slide is
-// OpenSlide's public test data, CC0: https://openslide.cs.cmu.edu/download/openslide-testdata/Aperio/)
+// (default: experiments/data/wsi/CMU-1-Small-Region.svs, shipped with the project; the slide is
+// OpenSlide's public test data, CC0: see experiments/data/wsi/SOURCE.md)
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ const args = process.argv.slice(2);
 const outAt = args.indexOf('--out');
 // --out DIR writes the inputs elsewhere (tests); paths in slides.csv stay relative to DIR.
 const here = outAt >= 0 ? resolve(args.splice(outAt, 2)[1]) : dirname(fileURLToPath(import.meta.url));
-const src = resolve(args[0] ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/data/wsi/CMU-1-Small-Region.svs'));
+const src = resolve(args[0] ?? join(dirname(fileURLToPath(import.meta.url)), '../data/wsi/CMU-1-Small-Region.svs'));
 if (!existsSync(src)) {
   console.error(`${src}: not found. Pass the path of CMU-1-Small-Region.svs (OpenSlide test data).`);
   process.exit(2);
