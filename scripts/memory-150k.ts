@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../src/engine/rng.ts';
+import { TrainingRng } from '../src/engine/rng.ts';
 import { writeBag, readBag } from '../src/io/h5.ts';
 import { makeConfig, type ModelType } from '../src/models/config.ts';
 import { NativeModel } from '../src/models/native.ts';
@@ -24,7 +24,7 @@ const useH5 = !process.argv.includes('--no-h5');
 const LIMIT_MB = 4096;
 
 function randomBag(): Float32Array {
-  const rng = new Rng(1);
+  const rng = new TrainingRng(1);
   const f = new Float32Array(n * dim);
   for (let i = 0; i < f.length; i++) f[i] = rng.next();
   return f;
@@ -51,7 +51,7 @@ if (useH5) {
 const cfg = makeConfig({ type, n_classes: 2, dim, dropout: 0.25 });
 const model = new NativeModel(cfg, initParams(layout(cfg), 1));
 const opt = new Adam(model.lay.views, model.params.length, { lr: 2e-4, weightDecay: 1e-5 });
-const rng = new Rng(2);
+const rng = new TrainingRng(2);
 const t0 = performance.now();
 for (let s = 0; s < steps; s++) {
   model.forward(features, n, { label: s % 2, train: true, rng });

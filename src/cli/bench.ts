@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (o) => {
       const { blas } = await import('../engine/blas.ts');
-      const { Rng } = await import('../engine/rng.ts');
+      const { TrainingRng } = await import('../engine/rng.ts');
       const { makeConfig } = await import('../models/config.ts');
       const { createModel } = await import('../models/engine.ts');
       const { initParams, layout } = await import('../models/params.ts');
@@ -48,7 +48,7 @@ export function register(program: Command): void {
       const cfg = makeConfig({ type: o.model, n_classes: C, dim: feed.dim, size: o.size, subtyping: C > 2, dropout: Number(o.dropout) });
       const model = await createModel(cfg, initParams(layout(cfg), 0));
       const opt = new Adam(layout(cfg).views, model.params.length, { lr: 2e-4, weightDecay: 1e-5 });
-      const rng = new Rng(0);
+      const rng = new TrainingRng(0);
       const epochs = Number(o.epochs);
       const times: number[] = [];
       for (let ep = 0; ep <= epochs; ep++) {

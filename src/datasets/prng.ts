@@ -12,7 +12,7 @@ function splitmix32(state: number): () => number {
   };
 }
 
-export class Rng {
+export class SyntheticRng {
   private a: number;
   private b: number;
   private c: number;

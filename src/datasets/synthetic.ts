@@ -20,7 +20,7 @@
 // Why class 0 is normal also for multi-class tasks: `instance_labels` then keep one meaning
 // (0 background, c > 0 tumour of class c) for every task, and a "normal vs subtypes" task is the
 // common multi-class setting (e.g. normal / LUAD / LUSC). Mimics are labelled 0 (background).
-import { Rng } from './prng.ts';
+import { SyntheticRng } from './prng.ts';
 import type { ResolvedSynthetic } from '../spec/resolved.ts';
 
 export const PATCH = 256;
@@ -47,7 +47,7 @@ export interface SyntheticDataset {
   directions: Float64Array[];
 }
 
-export function classDirections(dim: number, nClasses: number, rng: Rng): Float64Array[] {
+export function classDirections(dim: number, nClasses: number, rng: SyntheticRng): Float64Array[] {
   const support = Math.min(dim, Math.max(4, Math.ceil(dim / 8)));
   const order = rng.shuffle(Array.from({ length: dim }, (_, i) => i));
   const dirs: Float64Array[] = [new Float64Array(dim)];
@@ -79,7 +79,7 @@ export function generateSynthetic(cfg: ResolvedSynthetic): SyntheticDataset {
 export function syntheticSlides(cfg: ResolvedSynthetic): { directions: Float64Array[]; count: number; slides: Iterable<SyntheticSlide> } {
   const C = cfg.n_classes;
   const dim = cfg.dim;
-  const root = new Rng(cfg.seed, 0);
+  const root = new SyntheticRng(cfg.seed, 0);
   const directions = classDirections(dim, C, root);
   // Balanced classes, in random order over cases.
   const labels = root.shuffle(Array.from({ length: cfg.cases }, (_, i) => i % C));
@@ -93,7 +93,7 @@ export function syntheticSlides(cfg: ResolvedSynthetic): { directions: Float64Ar
     for (let s = 0; s < nSlides; s++) plan.push({ case_id, slide_id: `${case_id}_s${s}`, label: labels[ci], stream: stream++ });
   }
   function* slides(): Generator<SyntheticSlide> {
-    for (const p of plan) yield makeSlide(new Rng(cfg.seed, p.stream), cfg, directions, p.label, p.case_id, p.slide_id);
+    for (const p of plan) yield makeSlide(new SyntheticRng(cfg.seed, p.stream), cfg, directions, p.label, p.case_id, p.slide_id);
   }
   return { directions, count: plan.length, slides: slides() };
 }
@@ -102,7 +102,7 @@ export function syntheticSlides(cfg: ResolvedSynthetic): { directions: Float64Ar
  * Instances of one slide: uniform over bag_size, or with bag_size_mean log-normal (σ = 1, so a
  * long tail like real slides: mean ~8k of 500–40k gives a median near 5k) clipped to bag_size.
  */
-function bagSize(rng: Rng, cfg: ResolvedSynthetic): number {
+function bagSize(rng: SyntheticRng, cfg: ResolvedSynthetic): number {
   const [lo, hi] = cfg.bag_size;
   if (!cfg.bag_size_mean) return rng.int(lo, hi);
   const sigma = 1;
@@ -140,9 +140,9 @@ function probit(p: number): number {
  * instead of Box–Muller, ~10× faster, so 10 GB of bags generate in minutes. Small datasets keep
  * the exact normals (and their bytes).
  */
-function tableNoise(features: Float32Array, n: number, dim: number, stain: Float64Array, rng: Rng): void {
+function tableNoise(features: Float32Array, n: number, dim: number, stain: Float64Array, rng: SyntheticRng): void {
   const t = normalTable();
-  // xorshift32 seeded from the slide's stream: int32 state stays in registers (the general Rng's
+  // xorshift32 seeded from the slide's stream: int32 state stays in registers (the general SyntheticRng's
   // uint32 arithmetic allocates), ~20× the throughput.
   let x = rng.nextU32() | 1;
   for (let i = 0, k = 0; i < n; i++) {
@@ -157,7 +157,7 @@ function tableNoise(features: Float32Array, n: number, dim: number, stain: Float
   }
 }
 
-function makeSlide(rng: Rng, cfg: ResolvedSynthetic, dirs: Float64Array[], c: number, case_id: string, slide_id: string): SyntheticSlide {
+function makeSlide(rng: SyntheticRng, cfg: ResolvedSynthetic, dirs: Float64Array[], c: number, case_id: string, slide_id: string): SyntheticSlide {
   const dim = cfg.dim;
   const n = bagSize(rng, cfg);
   const features = new Float32Array(n * dim);

@@ -1,6 +1,6 @@
 // Small seeded PRNG (mulberry32) for dropout masks, sampling and initialisation.
 // Same seed → same stream on every platform; not cryptographic.
-export class Rng {
+export class TrainingRng {
   private s: number;
   private spare: number | null = null;
   constructor(seed: number) {
@@ -42,8 +42,8 @@ export class Rng {
 }
 
 /** Fills out[0..count) with uniform 32-bit draws from rng's stream (bulk, for dropout masks). */
-export function fillUint32(rng: Rng, out: Uint32Array, count: number): void {
-  // the same mulberry32 step as Rng.next, inlined on a local copy of the state
+export function fillUint32(rng: TrainingRng, out: Uint32Array, count: number): void {
+  // the same mulberry32 step as TrainingRng.next, inlined on a local copy of the state
   let s = (rng as unknown as { s: number }).s;
   for (let i = 0; i < count; i++) {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -55,7 +55,7 @@ export function fillUint32(rng: Rng, out: Uint32Array, count: number): void {
 }
 
 /** count uniform 16-bit draws (two per 32-bit draw, low half first) into out (4-byte aligned). */
-export function fillUint16(rng: Rng, out: Uint16Array, count: number): void {
+export function fillUint16(rng: TrainingRng, out: Uint16Array, count: number): void {
   if (out.byteOffset % 4 !== 0) throw new Error('fillUint16 needs a 4-byte aligned buffer');
   const words = new Uint32Array(out.buffer, out.byteOffset, Math.ceil(count / 2));
   fillUint32(rng, words, words.length);

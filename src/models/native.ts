@@ -8,7 +8,7 @@
 // holding ta = drop(tanh(Za)) in columns [0,D) and sb = drop(sigm(Zb)) in [D,2D),
 // A_raw [K,N] = Wc (ta⊙sb)ᵀ + bc, A = softmax_N(A_raw), M = A H [K,512].
 import { blas, type Blas } from '../engine/blas.ts';
-import { Rng, fillUint16 } from '../engine/rng.ts';
+import { TrainingRng, fillUint16 } from '../engine/rng.ts';
 import { biasReluDrop, colSum, gatedBackward, gatedForward, keepThreshold, reluBackward } from '../engine/kernels.ts';
 import { HIDDEN, isAttention, isClam, milBinary, type ModelConfig } from './config.ts';
 import { layout, type Layout } from './params.ts';
@@ -40,7 +40,7 @@ export interface ForwardOptions {
   label?: number;
   /** Training mode: dropout on (needs rng) and state kept for backward(). */
   train?: boolean;
-  rng?: Rng;
+  rng?: TrainingRng;
 }
 
 const LN1000 = Math.log(1000);
@@ -194,7 +194,7 @@ export class NativeModel {
   }
 
   /** count uniform 16-bit draws from rng, in a reused buffer. */
-  private draws(count: number, rng: Rng): Uint16Array {
+  private draws(count: number, rng: TrainingRng): Uint16Array {
     if (this.rnd.length < count) this.rnd = new Uint16Array(2 * Math.ceil(Math.max(count, this.cap * 2 * Math.max(this.lay.D, HIDDEN / 2)) / 2));
     fillUint16(rng, this.rnd, count);
     return this.rnd;

@@ -3,7 +3,7 @@
 // attention projections Wa/Wb sit next to each other as one [2D, 512] matrix for one GEMM.
 // Names are the reference PyTorch state_dict keys, so checkpoints interoperate.
 import { HIDDEN, attnDim, branches, isAttention, isClam, milBinary, type ModelConfig } from './config.ts';
-import { Rng } from '../engine/rng.ts';
+import { TrainingRng } from '../engine/rng.ts';
 
 export interface ParamView {
   name: string;
@@ -88,7 +88,7 @@ export function layout(c: ModelConfig): Layout {
 /** Xavier-normal weights, zero biases (the reference's initialisation), seeded. */
 export function initParams(lay: Layout, seed: number): Float32Array {
   const flat = new Float32Array(lay.total);
-  const rng = new Rng(seed);
+  const rng = new TrainingRng(seed);
   for (const v of lay.views) {
     if (v.kind !== 'weight') continue;
     const std = Math.sqrt(2 / (v.shape[0] + v.shape[1]));

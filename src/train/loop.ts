@@ -2,7 +2,7 @@
 // class-balanced sampling with replacement, early stopping on the validation slide loss
 // (patience, never before min_epochs, ties count as improvement), best parameters restored.
 // Pure computation: bags come in memory or from a source the stage and CLI verbs provide (I/O).
-import { Rng } from '../engine/rng.ts';
+import { TrainingRng } from '../engine/rng.ts';
 import type { BagModel } from '../models/engine.ts';
 import { Adam } from './optim.ts';
 import { layout } from '../models/params.ts';
@@ -66,7 +66,7 @@ export interface TrainHooks {
 }
 
 /** Order of training slides for one epoch: class-balanced with replacement, or a permutation. */
-export function epochOrder(labels: number[], nClasses: number, balanced: boolean, rng: Rng): number[] {
+export function epochOrder(labels: number[], nClasses: number, balanced: boolean, rng: TrainingRng): number[] {
   const n = labels.length;
   if (!balanced) {
     const p = Array.from({ length: n }, (_, i) => i);
@@ -147,8 +147,8 @@ function* trainLoop(model: BagModel, labels: number[], nVal: number, opts: Train
   const opt = new Adam(lay.views, model.params.length, {
     lr: opts.lr, weightDecay: opts.weight_decay, decoupled: opts.optimizer === 'adamw',
   });
-  const rng = new Rng(opts.seed);
-  const dropRng = new Rng(opts.seed * 7919 + 17);
+  const rng = new TrainingRng(opts.seed);
+  const dropRng = new TrainingRng(opts.seed * 7919 + 17);
   const epochs: EpochRecord[] = [];
   let best = Infinity, bestEpoch = 0, counter = 0, stopped = false;
   let bestParams: Float32Array | null = null;

@@ -17,16 +17,16 @@ test('tfjs and native engines agree in training mode (same dropout masks, same g
   const { makeConfig } = await import('../../src/models/config.ts');
   const { initParams, layout } = await import('../../src/models/params.ts');
   const { NativeModel } = await import('../../src/models/native.ts');
-  const { Rng } = await import('../../src/engine/rng.ts');
+  const { TrainingRng } = await import('../../src/engine/rng.ts');
   const t = await tfjs;
   for (const type of ['clam_mb', 'mil'] as const) {
     const cfg = makeConfig({ type, n_classes: 3, dim: 16, B: 4, subtyping: true, dropout: 0.25 });
     const p = initParams(layout(cfg), 3);
-    const r = new Rng(8);
+    const r = new TrainingRng(8);
     const X = Float32Array.from({ length: 40 * 16 }, () => r.normal());
     const a = new NativeModel(cfg, p.slice()), b = new TfjsModel(cfg, p.slice(), t.tf, t.engine);
-    const fa = a.forward(X, 40, { label: 1, train: true, rng: new Rng(21) });
-    const fb = b.forward(X, 40, { label: 1, train: true, rng: new Rng(21) });
+    const fa = a.forward(X, 40, { label: 1, train: true, rng: new TrainingRng(21) });
+    const fb = b.forward(X, 40, { label: 1, train: true, rng: new TrainingRng(21) });
     assert.ok(Math.abs(fa.loss! - fb.loss!) < 1e-5, `${type}: loss ${fa.loss} vs ${fb.loss}`);
     a.backward();
     b.backward();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../../src/engine/rng.ts';
+import { TrainingRng } from '../../src/engine/rng.ts';
 import { writeBag } from '../../src/io/h5.ts';
 import { makeConfig } from '../../src/models/config.ts';
 import { initParams, layout } from '../../src/models/params.ts';
@@ -18,7 +18,7 @@ import { StoreReader } from '../../src/bags/store.ts';
 
 const E = 6;
 function bags(count: number, seed: number): TrainBag[] {
-  const r = new Rng(seed);
+  const r = new TrainingRng(seed);
   return Array.from({ length: count }, (_, s) => {
     const label = s % 2;
     const n = 5 + r.int(40);

@@ -1,19 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateSynthetic } from '../../src/datasets/synthetic.ts';
-import { Rng } from '../../src/datasets/prng.ts';
+import { SyntheticRng } from '../../src/datasets/prng.ts';
 import { sanityCheck, aucBinary } from '../../src/datasets/sanity.ts';
 import { syntheticDefaults } from '../../src/stages/dataset.ts';
 
 test('PRNG: deterministic per seed and stream, uniform-ish, normal with mean 0 / sd 1', () => {
-  const a = new Rng(42);
-  const b = new Rng(42);
-  const c = new Rng(42, 1);
+  const a = new SyntheticRng(42);
+  const b = new SyntheticRng(42);
+  const c = new SyntheticRng(42, 1);
   const xs = Array.from({ length: 5 }, () => a.nextU32());
   assert.deepEqual(xs, Array.from({ length: 5 }, () => b.nextU32()));
   assert.notDeepEqual(xs, Array.from({ length: 5 }, () => c.nextU32()));
-  assert.notDeepEqual(Array.from({ length: 3 }, () => new Rng(1).next()), Array.from({ length: 3 }, () => new Rng(2).next()).reverse());
-  const r = new Rng(7);
+  assert.notDeepEqual(Array.from({ length: 3 }, () => new SyntheticRng(1).next()), Array.from({ length: 3 }, () => new SyntheticRng(2).next()).reverse());
+  const r = new SyntheticRng(7);
   let s = 0, s2 = 0, lo = 0;
   const n = 50000;
   for (let i = 0; i < n; i++) {

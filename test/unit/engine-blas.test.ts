@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blas, jsSgemm, type Sgemm } from '../../src/engine/blas.ts';
-import { Rng } from '../../src/engine/rng.ts';
+import { TrainingRng } from '../../src/engine/rng.ts';
 
 function naive(tA: boolean, tB: boolean, M: number, N: number, K: number, A: Float32Array, lda: number, B: Float32Array, ldb: number): Float64Array {
   const C = new Float64Array(M * N);
@@ -14,7 +14,7 @@ function naive(tA: boolean, tB: boolean, M: number, N: number, K: number, A: Flo
 }
 
 function check(name: string, gemm: Sgemm) {
-  const rng = new Rng(3);
+  const rng = new TrainingRng(3);
   for (const [M, N, K] of [[1, 1, 1], [7, 5, 3], [33, 17, 65], [2, 130, 9]]) {
     for (const tA of [false, true]) for (const tB of [false, true]) {
       // operands are views with a byte offset, as the engine passes them
@@ -39,7 +39,7 @@ test('process BLAS sgemm matches a naive product', () => {
 });
 
 test('seeded rng is reproducible and roughly uniform / normal', () => {
-  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+  const a = new TrainingRng(42), b = new TrainingRng(42), c = new TrainingRng(43);
   const xs = Array.from({ length: 20000 }, () => a.next());
   assert.deepEqual(xs.slice(0, 10), Array.from({ length: 10 }, () => b.next()));
   assert.notEqual(xs[0], c.next());

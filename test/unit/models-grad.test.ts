@@ -2,13 +2,13 @@
 // model type, with dropout on (the same seeded masks in every evaluation) and both losses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/engine/rng.ts';
+import { TrainingRng } from '../../src/engine/rng.ts';
 import { makeConfig, type ModelConfig, type ModelType } from '../../src/models/config.ts';
 import { initParams, layout } from '../../src/models/params.ts';
 import { NativeModel } from '../../src/models/native.ts';
 
 function bag(n: number, E: number, seed: number) {
-  const r = new Rng(seed);
+  const r = new TrainingRng(seed);
   return Float32Array.from({ length: n * E }, () => r.normal());
 }
 
@@ -16,20 +16,20 @@ function gradCheck(cfg: ModelConfig, label: number, n: number) {
   const lay = layout(cfg);
   const p0 = initParams(lay, 11);
   // non-zero biases so their gradients are exercised too
-  const r = new Rng(5);
+  const r = new TrainingRng(5);
   for (const v of lay.views) if (v.kind === 'bias') for (let i = 0; i < v.size; i++) p0[v.offset + i] = 0.1 * r.normal();
   const X = bag(n, cfg.dim, 9);
   const m = new NativeModel(cfg, p0.slice());
   const loss = (p: Float32Array) => {
     m.params.set(p);
-    return m.forward(X, n, { label, train: true, rng: new Rng(77) }).loss!;
+    return m.forward(X, n, { label, train: true, rng: new TrainingRng(77) }).loss!;
   };
   loss(p0);
-  m.forward(X, n, { label, train: true, rng: new Rng(77) });
+  m.forward(X, n, { label, train: true, rng: new TrainingRng(77) });
   m.backward();
   const g = m.grad.slice();
   const inactive = m.inactive;
-  const dir = new Rng(3);
+  const dir = new TrainingRng(3);
   let checked = 0;
   lay.views.forEach((v, idx) => {
     const vdir = Float32Array.from({ length: v.size }, () => dir.normal());
@@ -89,7 +89,7 @@ test('chunked first-layer backward equals the one-chunk result', () => {
   const grads = [1 << 20, 5].map((chunk) => {
     NativeModel.rowChunk = chunk;
     const m = new NativeModel(cfg, p.slice());
-    m.forward(X, 23, { label: 2, train: true, rng: new Rng(9) });
+    m.forward(X, 23, { label: 2, train: true, rng: new TrainingRng(9) });
     m.backward();
     return m.grad.slice();
   });
@@ -114,7 +114,7 @@ test('eval mode is deterministic and dropout changes training outputs', () => {
   const X = bag(30, 8, 2);
   const a = m.forward(X, 30, {}).logits.slice(), b = m.forward(X, 30, {}).logits.slice();
   assert.deepEqual(a, b);
-  const c = m.forward(X, 30, { train: true, rng: new Rng(1), label: 0 }).logits;
+  const c = m.forward(X, 30, { train: true, rng: new TrainingRng(1), label: 0 }).logits;
   assert.notDeepEqual(Array.from(c), Array.from(a));
   assert.throws(() => m.forward(X, 30, { train: true, label: 0 }), /needs an rng/);
 });

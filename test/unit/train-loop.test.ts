@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../../src/engine/rng.ts';
+import { TrainingRng } from '../../src/engine/rng.ts';
 import { makeConfig } from '../../src/models/config.ts';
 import { initParams, layout } from '../../src/models/params.ts';
 import { NativeModel } from '../../src/models/native.ts';
@@ -16,7 +16,7 @@ import type { StageContext } from '../../src/types/stage.ts';
 
 /** Bags whose positive slides contain a few instances shifted along one direction. */
 function synthBags(count: number, E: number, seed: number): TrainBag[] {
-  const r = new Rng(seed);
+  const r = new TrainingRng(seed);
   return Array.from({ length: count }, (_, s) => {
     const label = s % 2;
     const n = 20 + r.int(20);
@@ -28,7 +28,7 @@ function synthBags(count: number, E: number, seed: number): TrainBag[] {
 
 test('class-balanced sampling draws each class about equally often, with replacement', () => {
   const labels = [...Array(90).fill(0), ...Array(10).fill(1)];
-  const rng = new Rng(1);
+  const rng = new TrainingRng(1);
   let ones = 0, total = 0;
   for (let e = 0; e < 50; e++) {
     const o = epochOrder(labels, 2, true, rng);
@@ -37,7 +37,7 @@ test('class-balanced sampling draws each class about equally often, with replace
     total += o.length;
   }
   assert.ok(Math.abs(ones / total - 0.5) < 0.03, `share of class 1: ${ones / total}`);
-  const perm = epochOrder(labels, 2, false, new Rng(2));
+  const perm = epochOrder(labels, 2, false, new TrainingRng(2));
   assert.deepEqual([...perm].sort((a, b) => a - b), labels.map((_, i) => i));
 });
 

@@ -4,7 +4,7 @@
 // optimiser, checkpoints and the training loop are shared with the native engine. Dropout
 // masks are drawn from the rng in the same order as the native engine, so both engines give
 // the same training trajectory up to float rounding.
-import { fillUint16, type Rng } from '../../engine/rng.ts';
+import { fillUint16, type TrainingRng } from '../../engine/rng.ts';
 import { keepThreshold } from '../../engine/kernels.ts';
 import { HIDDEN, isAttention, isClam, milBinary, type ModelConfig } from '../config.ts';
 import { layout, type Layout } from '../params.ts';
@@ -57,7 +57,7 @@ export class TfjsModel {
   paramsChanged() {}
 
   /** Dropout masks drawn exactly as the native engine draws them (same stream, same order). */
-  private masks(n: number, rng: Rng | undefined, dropout: number, attnDrop: number) {
+  private masks(n: number, rng: TrainingRng | undefined, dropout: number, attnDrop: number) {
     const Hd = HIDDEN, D = this.lay.D, D2 = 2 * D;
     let mH: Float32Array | null = null, mA: Float32Array | null = null, mB: Float32Array | null = null;
     if (dropout > 0) {
