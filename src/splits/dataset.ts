@@ -1,8 +1,8 @@
 // Reading the slide list: the dataset stage's slides.csv (+ dataset.json for class names),
 // or a user's CLAM dataset CSV (case_id, slide_id, label) for the standalone CLI.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { column, parseCsv } from '../io/csv.ts';
+import { column, parseCsv, toCsv } from '../io/csv.ts';
 import type { SlideRow } from './types.ts';
 
 export interface SlideList {
@@ -34,6 +34,44 @@ export function readDatasetDir(dir: string): SlideList {
   }
   checkUnique(slides, file);
   return { slides, classes };
+}
+
+/** One included slide as the dataset stage writes it. */
+export interface DatasetRow {
+  case_id: string;
+  slide_id: string;
+  label: string;
+  label_index: number;
+  n: number;
+  /** Bag file, relative to the dataset directory or absolute. */
+  path: string;
+}
+
+/**
+ * Writes a dataset stage's directory layout (slides.csv, excluded.csv, dataset.json): the one
+ * writer of what readDatasetDir reads. Returns dataset.json's content.
+ */
+export function writeDatasetDir(
+  dir: string,
+  d: { classes: string[]; dim: number; source: string; rows: DatasetRow[]; excluded: { slide_id: string; reason: string }[]; extra?: Record<string, unknown> },
+) {
+  const { classes, rows, excluded } = d;
+  writeFileSync(join(dir, 'slides.csv'), toCsv(['case_id', 'slide_id', 'label', 'label_index', 'n', 'path'], rows.map((r) => [r.case_id, r.slide_id, r.label, r.label_index, r.n, r.path])));
+  writeFileSync(join(dir, 'excluded.csv'), toCsv(['slide_id', 'reason'], excluded.map((e) => [e.slide_id, e.reason])));
+  const counts = classes.map((_, c) => rows.filter((r) => r.label_index === c).length);
+  const info = {
+    classes,
+    dim: d.dim,
+    n_slides: rows.length,
+    n_cases: new Set(rows.map((r) => r.case_id)).size,
+    source: d.source,
+    slides_per_class: Object.fromEntries(classes.map((c, i) => [c, counts[i]])),
+    n_instances: rows.reduce((a, r) => a + r.n, 0),
+    n_excluded: excluded.length,
+    ...d.extra,
+  };
+  writeFileSync(join(dir, 'dataset.json'), JSON.stringify(info, null, 2) + '\n');
+  return info;
 }
 
 /**

@@ -1,11 +1,11 @@
 // Stage `dataset` (identity `dataset` or `dataset/cohort=<name>`): turns one dataset source
 // into the layout every downstream stage reads (CONTRACTS.md): slides.csv, bags/<slide_id>.h5,
 // dataset.json, excluded.csv. clam features are not copied; slides.csv points at them.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, StageKind } from '../types/stage.ts';
 import { writeBag } from '../io/h5.ts';
-import { toCsv } from '../io/csv.ts';
+import { writeDatasetDir } from '../splits/dataset.ts';
 import { syntheticSlides } from '../datasets/synthetic.ts';
 import { readClamDataset } from '../datasets/clam.ts';
 import { readMilCsv } from '../datasets/mil-csv.ts';
@@ -118,21 +118,8 @@ const stage: StageKind<DatasetParams> = {
     if (empty.length) warnings.push(`${empty.length} slide(s) with an empty bag (no instances): ${empty.slice(0, 5).map((r) => r.slide_id).join(', ')}${empty.length > 5 ? ', …' : ''}`);
     if (excluded.length) warnings.push(`${excluded.length} slide(s) dropped (listed in excluded.csv): ${excluded.slice(0, 3).map((e) => `${e.slide_id} (${e.reason})`).join(', ')}${excluded.length > 3 ? ', …' : ''}`);
     for (const w of warnings) ctx.log(`warning: ${w}`);
-    writeFileSync(join(ctx.outDir, 'slides.csv'), toCsv(['case_id', 'slide_id', 'label', 'label_index', 'n', 'path'], rows.map((r) => [r.case_id, r.slide_id, r.label, r.label_index, r.n, r.path])));
-    writeFileSync(join(ctx.outDir, 'excluded.csv'), toCsv(['slide_id', 'reason'], excluded.map((e) => [e.slide_id, e.reason])));
-    const nCases = new Set(rows.map((r) => r.case_id)).size;
-    const info = {
-      classes,
-      dim,
-      n_slides: rows.length,
-      n_cases: nCases,
-      source: p.source,
-      slides_per_class: Object.fromEntries(classes.map((c, i) => [c, counts[i]])),
-      n_instances: rows.reduce((a, r) => a + r.n, 0),
-      n_excluded: excluded.length,
-      ...extra,
-    };
-    writeFileSync(join(ctx.outDir, 'dataset.json'), JSON.stringify(info, null, 2) + '\n');
+    const info = writeDatasetDir(ctx.outDir, { classes, dim, source: p.source, rows, excluded, extra });
+    const nCases = info.n_cases;
     ctx.log(`${p.source}: ${rows.length} slides of ${nCases} cases (${classes.map((c, i) => `${c} ${counts[i]}`).join(', ')}), dim ${dim}${excluded.length ? `, ${excluded.length} excluded` : ''}`);
     return {
       metrics: { n_slides: rows.length, n_cases: nCases, n_excluded: excluded.length, dim },
