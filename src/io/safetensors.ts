@@ -15,7 +15,8 @@ export interface SafeTensors {
   metadata: Record<string, string>;
 }
 
-function f16ToF32(h: number): number {
+/** IEEE half → float32 value (safetensors F16, torch float16 storages). */
+export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

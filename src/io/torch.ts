@@ -8,6 +8,7 @@
 // Tensor bytes are read on demand with positioned reads, so listing a cohort reads headers only.
 import { fstatSync } from 'node:fs';
 import { readAt, readEntry, withFd, zipEntries } from './zip.ts';
+import { f16ToF32 } from './safetensors.ts';
 import {
   DTYPE_BYTES, PickleRefused, PickleTruncated, PtStorage, PtTensor, PyDict, PyGlobal, STORAGE_DTYPES, unpickle,
   type Dtype, type PyValue,
@@ -144,7 +145,7 @@ function decode(b: Buffer, dtype: Dtype, out: Float32Array, at: number, count: n
       else for (let i = 0; i < count; i++) out[at + i] = dv.getFloat32(i * 4, true);
       return;
     case 'float64': for (let i = 0; i < count; i++) out[at + i] = dv.getFloat64(i * 8, true); return;
-    case 'float16': for (let i = 0; i < count; i++) out[at + i] = f16(dv.getUint16(i * 2, true)); return;
+    case 'float16': for (let i = 0; i < count; i++) out[at + i] = f16ToF32(dv.getUint16(i * 2, true)); return;
     case 'bfloat16': {
       const t = new DataView(new ArrayBuffer(4));
       for (let i = 0; i < count; i++) { t.setUint32(0, dv.getUint16(i * 2, true) << 16, true); out[at + i] = t.getFloat32(0, true); }
@@ -158,14 +159,6 @@ function decode(b: Buffer, dtype: Dtype, out: Float32Array, at: number, count: n
   }
 }
 
-function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 /** A tensor's values as float32, row-major in its logical shape (any strides). */
 export function tensorData(path: string, t: PtTensor): Float32Array {

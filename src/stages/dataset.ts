@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, StageKind } from '../types/stage.ts';
 import { writeBag } from '../io/h5.ts';
-import { writeDatasetDir } from '../splits/dataset.ts';
+import { writeDatasetDir, type DatasetRow } from '../splits/dataset.ts';
 import { syntheticSlides } from '../datasets/synthetic.ts';
 import { readClamDataset } from '../datasets/clam.ts';
 import { readMilCsv } from '../datasets/mil-csv.ts';
@@ -40,14 +40,6 @@ export function syntheticDefaults(s: SyntheticDataset | undefined, nClasses: num
   };
 }
 
-interface Row {
-  case_id: string;
-  slide_id: string;
-  label: string;
-  label_index: number;
-  n: number;
-  path: string;
-}
 
 const stage: StageKind<DatasetParams> = {
   kind: 'dataset',
@@ -55,7 +47,7 @@ const stage: StageKind<DatasetParams> = {
     const classes = p.classes;
     const labelMap = p.label_map ?? undefined;
     if (!Array.isArray(classes) || classes.length < 2) throw new Error(`${ctx.id}: params.classes must list at least 2 classes`);
-    const rows: Row[] = [];
+    const rows: DatasetRow[] = [];
     let excluded: Excluded[] = [];
     let dim: number;
     let extra: Record<string, Json> = {};
