@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Document, visit } from 'yaml';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'milflow.mjs');
@@ -76,6 +77,11 @@ export function startNode(args: string[], o: ChildOptions = {}): Started {
   return { child, output: () => all, exited, closed };
 }
 
+/** `node ...args` as `n` processes at once (for races between orchestrators); their results in start order. */
+export function runAtOnce(n: number, args: string[], o: ChildOptions = {}): Promise<CliResult[]> {
+  return Promise.all(Array.from({ length: n }, () => startNode(args, o).closed));
+}
+
 /** `milflow ...args` in the background. */
 export function startCli(args: string[], o: ChildOptions = {}): Started {
   return startNode([BIN, ...args], o);
@@ -96,6 +102,11 @@ export function newestRunDir(experimentDir: string): string | undefined {
   if (!existsSync(experimentDir)) return undefined;
   const run = readdirSync(experimentDir).filter((n) => /^\d{8}-/.test(n)).sort().pop();
   return run ? join(experimentDir, run) : undefined;
+}
+
+/** The last line of `text`, parsed as JSON (what a child printed as its result). */
+export function lastJsonLine(text: string): any {
+  return JSON.parse(text.trim().split('\n').pop()!);
 }
 
 export function readJson(path: string): any {
@@ -145,4 +156,26 @@ export function writeSpec(dir: string, text: string, file = 'spec.yaml'): string
   const path = join(dir, file);
   writeFileSync(path, text);
   return path;
+}
+
+/**
+ * A spec as YAML from its sections, written the way people write specs (top-level sections in
+ * block style, anything deeper in flow style). Classes default to normal/tumor; a `task` given
+ * replaces that.
+ */
+export function specYaml(sections: Record<string, unknown>): string {
+  const doc = new Document({ name: undefined, dataset: undefined, task: { classes: ['normal', 'tumor'] }, ...sections });
+  const flowBelowSections = (_key: unknown, node: { flow?: boolean }, path: readonly unknown[]) => {
+    if (path.length >= 4) node.flow = true;
+  };
+  visit(doc, { Map: flowBelowSections, Seq: flowBelowSections });
+  return doc.toString();
+}
+
+/**
+ * A small experiment on synthetic bags, on the CPU with one CLAM-SB model unless `resources` or
+ * `models` say otherwise (each section given replaces the default whole).
+ */
+export function syntheticSpec({ name, synthetic, ...sections }: { name: string; synthetic: Record<string, unknown> } & Record<string, unknown>): string {
+  return specYaml({ name, dataset: { synthetic }, models: [{ name: 'clam_sb', type: 'clam_sb' }], resources: { devices: ['cpu'] }, ...sections });
 }

@@ -12,7 +12,7 @@ import { CacheStore } from '../../src/cache/store.ts';
 import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
-import { deadPid, fileLines as lines, runCli, startNode, tempDir } from '../helpers/cli.ts';
+import { deadPid, fileLines as lines, lastJsonLine, runAtOnce, runCli, tempDir } from '../helpers/cli.ts';
 
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
 const KINDS = fileURLToPath(new URL('./cache-kinds.ts', import.meta.url));
@@ -43,13 +43,11 @@ if (process.env.MILFLOW_CI_CHILD) {
   test('finding 1: a stage blocking the event loop past the stale time keeps its lock; two runs compute it once', async (t) => {
     const root = tempDir('milflow-ci-', t);
     const count = join(root, 'count.txt');
-    const env = { MILFLOW_CI_CHILD: JSON.stringify({ root, count, block: 7000 }) };
-    const child = () => startNode(['--import', 'tsx', THIS], { env }).closed;
-    const [x, y] = await Promise.all([child(), child()]);
+    const [x, y] = await runAtOnce(2, ['--import', 'tsx', THIS], { env: { MILFLOW_CI_CHILD: JSON.stringify({ root, count, block: 7000 }) } });
     assert.equal(x.code, 0, x.err);
     assert.equal(y.code, 0, y.err);
     assert.equal(lines(count).length, 1, `the stage ran ${lines(count).length} times:\n${x.err}\n${y.err}`);
-    const statuses = [x, y].map((r) => JSON.parse(r.out.trim().split('\n').pop()!).status).sort();
+    const statuses = [x, y].map((r) => lastJsonLine(r.out).status).sort();
     assert.deepEqual(statuses, ['cached', 'executed']);
     // The lock is gone (released by its owner only) and the entry verifies.
     const store = new CacheStore(join(root, 'cache'));

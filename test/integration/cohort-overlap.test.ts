@@ -6,22 +6,16 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { milflow, printedPath, tempDir, writeSpec } from '../helpers/cli.ts';
+import { milflow, printedPath, specYaml, tempDir, writeSpec } from '../helpers/cli.ts';
 
 const D = fileURLToPath(new URL('../fixtures/pt/clam_pt', import.meta.url));
 
-const spec = (cohorts: string) => `name: overlap
-dataset:
-  clam: { csv: ${D}/dataset.csv, features_dir: ${D}/features }
-task:
-  classes: [normal, tumor]
-splits: { folds: 2, val_frac: 0.2, test_frac: 0.2 }
-models:
-  - { name: clam_sb, type: clam_sb }
-evaluate:
-  cohorts:
-${cohorts}
-`;
+const TRAINING = { clam: { csv: `${D}/dataset.csv`, features_dir: `${D}/features` } };
+/** The training data plus one evaluation cohort `ext`. */
+const spec = (ext: object, name = 'overlap') => specYaml({
+  name, dataset: TRAINING, splits: { folds: 2, val_frac: 0.2, test_frac: 0.2 }, models: [{ name: 'clam_sb', type: 'clam_sb' }],
+  evaluate: { cohorts: [{ name: 'ext', ...ext }] },
+});
 
 test('a cohort that is the training CSV, or shares a case or a feature file, is an error naming them', (t) => {
   const dir = tempDir('overlap-', t);
@@ -36,9 +30,9 @@ test('a cohort that is the training CSV, or shares a case or a feature file, is 
   writeFileSync(join(dir, 'ext/pt_files/ext_c.pt'), other);
   writeFileSync(join(dir, 'ext.csv'), 'case_id,slide_id,label\nx1,ext_a,tumor\nx2,ext_b,normal\nx3,ext_c,normal\n');
   writeFileSync(join(dir, 'ext-case.csv'), 'case_id,slide_id,label\nx1,ext_a,tumor\ncase_01,ext_b,normal\nx3,ext_c,normal\n');
-  writeSpec(dir, spec(`    - name: ext\n      dataset: { clam: { csv: ${D}/dataset.csv, features_dir: ${D}/features } }`), 'same.yaml');
-  writeSpec(dir, spec(`    - name: ext\n      dataset: { clam: { csv: ext.csv, features_dir: ext } }`), 'ext.yaml');
-  writeSpec(dir, spec(`    - name: ext\n      dataset: { clam: { csv: ext-case.csv, features_dir: ext } }`), 'ext-case.yaml');
+  writeSpec(dir, spec({ dataset: TRAINING }), 'same.yaml');
+  writeSpec(dir, spec({ dataset: { clam: { csv: 'ext.csv', features_dir: 'ext' } } }), 'ext.yaml');
+  writeSpec(dir, spec({ dataset: { clam: { csv: 'ext-case.csv', features_dir: 'ext' } } }), 'ext-case.yaml');
 
   // Shared ids are found by validate, before anything runs.
   const same = milflow(dir, 'validate', 'same.yaml');
@@ -65,7 +59,7 @@ test('a cohort that is the training CSV, or shares a case or a feature file, is 
 
   // allow_overlap: the stage succeeds, records the overlap, and the report warns.
   // (its own experiment name: one name, one spec)
-  writeSpec(dir, spec(`    - name: ext\n      allow_overlap: true\n      dataset: { clam: { csv: ext-case.csv, features_dir: ext } }`).replace('name: overlap', 'name: overlap-allowed'), 'allowed.yaml');
+  writeSpec(dir, spec({ allow_overlap: true, dataset: { clam: { csv: 'ext-case.csv', features_dir: 'ext' } } }, 'overlap-allowed'), 'allowed.yaml');
   const ok = milflow(dir, 'run', 'allowed.yaml', '--target', 'overlap/**');
   assert.equal(ok.code, 0, ok.out + ok.err);
   const report = printedPath(dir, ok.out, 'report');

@@ -6,26 +6,14 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRegistered } from '../../src/stages/registry.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { milflow, newestRunDir, printedPath, readRunRecord, startCli, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
+import { milflow, newestRunDir, printedPath, readRunRecord, startCli, syntheticSpec, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
 
-const SPEC = `name: cli
-dataset:
-  synthetic: { seed: 5, cases: 20, bag_size: [10, 30], dim: 8, signal: 3.0 }
-task:
-  classes: [normal, tumor]
-splits:
-  folds: 2
-  training_fractions: [1.0, 0.5]
-models:
-  - { name: clam_sb, type: clam_sb }
-train:
-  max_epochs: 2
-  min_epochs: 1
-  patience: 1
-resources:
-  devices: [cpu]
-  slots_per_device: 2
-`;
+const CLI = {
+  name: 'cli', synthetic: { seed: 5, cases: 20, bag_size: [10, 30], dim: 8, signal: 3.0 },
+  splits: { folds: 2, training_fractions: [1.0, 0.5] }, train: { max_epochs: 2, min_epochs: 1, patience: 1 },
+  resources: { devices: ['cpu'], slots_per_device: 2 },
+};
+const SPEC = syntheticSpec(CLI);
 
 test('milflow run / plan / status / graph on a small real pipeline', (t) => {
   const dir = tempDir('milflow-cli-', t);
@@ -99,7 +87,7 @@ test('milflow run / plan / status / graph on a small real pipeline', (t) => {
 
 test('Ctrl-C during training: workers stop, temp dirs go, the record says interrupted, exit 130', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async (t) => {
   const dir = tempDir('milflow-cli-int-', t);
-  writeSpec(dir, SPEC.replace('max_epochs: 2', 'max_epochs: 50').replace('min_epochs: 1', 'min_epochs: 50'));
+  writeSpec(dir, syntheticSpec({ ...CLI, train: { ...CLI.train, max_epochs: 50, min_epochs: 50 } }));
   const cli = startCli(['run', 'spec.yaml', '--target', 'train/**'], { cwd: dir });
   const expDir = join(dir, 'runs', 'cli');
   const started = () => {

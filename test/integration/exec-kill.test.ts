@@ -13,7 +13,7 @@ import { readRecord, runDirs } from '../../src/records/journal.ts';
 import { statusText } from '../../src/cli/status.ts';
 import { isRegistered } from '../../src/stages/registry.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
-import { fileLines as lines, newestRunDir, sleep, startCli, startNode, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
+import { fileLines as lines, newestRunDir, sleep, startCli, startNode, syntheticSpec, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
 
 // A killed run's locks free themselves after this long without a heartbeat (minimum 5 s).
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
@@ -111,22 +111,10 @@ if (process.env.MILFLOW_KILL_CHILD) {
 
   test('kill -9 of `milflow run` during training on a real pipeline: the rerun resumes and every entry verifies', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async (t) => {
     const dir = tempDir('milflow-kill-cli-', t);
-    writeSpec(dir, `name: killme
-dataset:
-  synthetic: { seed: 4, cases: 16, bag_size: [10, 20], dim: 8, signal: 3.0 }
-task:
-  classes: [normal, tumor]
-splits:
-  folds: 2
-models:
-  - { name: clam_sb, type: clam_sb }
-train:
-  max_epochs: 4
-  min_epochs: 1
-resources:
-  devices: [cpu]
-  slots_per_device: 2
-`);
+    writeSpec(dir, syntheticSpec({
+      name: 'killme', synthetic: { seed: 4, cases: 16, bag_size: [10, 20], dim: 8, signal: 3.0 },
+      splits: { folds: 2 }, train: { max_epochs: 4, min_epochs: 1 }, resources: { devices: ['cpu'], slots_per_device: 2 },
+    }));
     const { child, exited } = startCli(['run', 'spec.yaml', '--target', 'evaluate/**'], { cwd: dir });
     const expDir = join(dir, 'runs', 'killme');
     const events = () => {

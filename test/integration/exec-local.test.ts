@@ -12,7 +12,7 @@ import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import { readEvents } from '../../src/records/events.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
-import { fileLines as lines, startNode, tempDir } from '../helpers/cli.ts';
+import { fileLines as lines, lastJsonLine, runAtOnce, tempDir } from '../helpers/cli.ts';
 
 const KINDS = fileURLToPath(new URL('./exec-kinds.ts', import.meta.url));
 const THIS = fileURLToPath(import.meta.url);
@@ -202,13 +202,11 @@ if (process.env.MILFLOW_EXEC_CHILD) {
   test('two processes racing for one stage: it runs once, the other waits and takes it from the cache', async (t) => {
     const root = tempDir('milflow-exec-', t);
     const count = join(root, 'count.txt');
-    const env = { MILFLOW_EXEC_CHILD: JSON.stringify({ root, count, ms: 2000 }) };
-    const child = () => startNode(['--import', 'tsx', THIS], { env }).closed;
-    const [x, y] = await Promise.all([child(), child()]);
+    const [x, y] = await runAtOnce(2, ['--import', 'tsx', THIS], { env: { MILFLOW_EXEC_CHILD: JSON.stringify({ root, count, ms: 2000 }) } });
     assert.equal(x.code, 0, x.err);
     assert.equal(y.code, 0, y.err);
     assert.equal(lines(count).length, 1, 'the stage ran more than once');
-    const statuses = [x, y].map((r) => JSON.parse(r.out.trim().split('\n').pop()!).status).sort();
+    const statuses = [x, y].map((r) => lastJsonLine(r.out).status).sort();
     assert.deepEqual(statuses, ['cached', 'executed']);
   });
 }

@@ -8,23 +8,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateSpec } from '../../src/spec/load.ts';
 import { readPredictions } from '../../src/stats/index.ts';
-import { milflow, printedPath, readJson, tempDir, writeSpec } from '../helpers/cli.ts';
+import { milflow, printedPath, readJson, specYaml, tempDir, writeSpec } from '../helpers/cli.ts';
 
 const D = fileURLToPath(new URL('../fixtures/pt/clam_pt', import.meta.url));
 const expected = readJson(join(D, 'expected.json'));
 
-const spec = (splits: string, ck = `${D}/checkpoints`) => `name: pretrained
-dataset:
-  clam: { csv: ${D}/dataset.csv, features_dir: ${D}/features }
-task:
-  classes: [normal, tumor]
-splits:
-${splits}
-models:
-  - { name: clam_sb, type: clam_sb, checkpoints: ${ck} }
-resources:
-  devices: [cpu]
-`;
+const spec = (splits: object, ck = `${D}/checkpoints`) => specYaml({
+  name: 'pretrained', dataset: { clam: { csv: `${D}/dataset.csv`, features_dir: `${D}/features` } }, splits,
+  models: [{ name: 'clam_sb', type: 'clam_sb', checkpoints: ck }], resources: { devices: ['cpu'] },
+});
+const imported = { mode: 'import', import_dir: `${D}/splits` };
 
 test('validate: pre-trained models need imported splits, one fraction and a checkpoint per fold', async (t) => {
   const dir = tempDir('pretrained-', t);
@@ -32,19 +25,19 @@ test('validate: pre-trained models need imported splits, one fraction and a chec
     const r = await validateSpec(writeSpec(dir, text, 's.yaml'));
     return r.ok ? [] : r.messages.map((m) => `${m.path}: ${m.message}`);
   };
-  assert.deepEqual(await check(spec(`  mode: import\n  import_dir: ${D}/splits`)), []);
-  const nested = await check(spec('  folds: 2'));
+  assert.deepEqual(await check(spec(imported)), []);
+  const nested = await check(spec({ folds: 2 }));
   assert.equal(nested.length, 1);
   assert.match(nested[0], /^models\[0\]\.checkpoints: pre-trained fold models must be tested on the splits they were trained on/);
-  const three = await check(spec(`  mode: import\n  folds: 3\n  import_dir: ${D}/splits`));
+  const three = await check(spec({ ...imported, folds: 3 }));
   assert.match(three.join('\n'), /asks for 3 folds, but .* holds 2 split files/);
-  const missing = await check(spec(`  mode: import\n  import_dir: ${D}/splits`, `${D}/features`));
+  const missing = await check(spec(imported, `${D}/features`));
   assert.match(missing[0], /no fold checkpoints \(expected s_<fold>_checkpoint\.pt/);
 });
 
 test('milflow run with models[].checkpoints evaluates CLAM checkpoints on their test splits (PyTorch within 1e-5)', (t) => {
   const dir = tempDir('pretrained-', t);
-  writeSpec(dir, spec(`  mode: import\n  import_dir: ${D}/splits`));
+  writeSpec(dir, spec(imported));
   const plan = JSON.parse(milflow(dir, 'plan', 'spec.yaml', '--json').out);
   const kinds = plan.stages.map((s: any) => `${s.id}:${s.kind}`);
   assert.ok(kinds.includes('train/clam_sb/frac=1/fold=0:checkpoint'), kinds.join('\n'));

@@ -6,26 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { printedPath, runCli, tempDir, writeSpec } from '../helpers/cli.ts';
+import { printedPath, runCli, syntheticSpec, tempDir, writeSpec } from '../helpers/cli.ts';
 
-const SPEC = `name: lines
-dataset:
-  synthetic: { seed: 2, cases: 30, bag_size: [100, 300], dim: 32 }
-task:
-  classes: [normal, tumor]
-splits:
-  folds: 2
-  training_fractions: [1.0]
-models:
-  - { name: clam_sb, type: clam_sb }
-train:
-  max_epochs: 2
-  min_epochs: 1
-  patience: 5
-resources:
-  devices: [cpu]
-  slots_per_device: 1
-`;
+const SPEC = syntheticSpec({
+  name: 'lines', synthetic: { seed: 2, cases: 30, bag_size: [100, 300], dim: 32 },
+  splits: { folds: 2, training_fractions: [1.0] }, train: { max_epochs: 2, min_epochs: 1, patience: 5 },
+  resources: { devices: ['cpu'], slots_per_device: 1 },
+});
 
 test('plain progress lines per running stage when stdout is a pipe; one stage-log line per epoch', (t) => {
   const dir = tempDir('milflow-lines-', t);

@@ -6,26 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deadPid, milflow, printedPath, readRunRecord, tempDir, writeSpec } from '../helpers/cli.ts';
+import { deadPid, milflow, printedPath, readRunRecord, specYaml, syntheticSpec, tempDir, writeSpec } from '../helpers/cli.ts';
 
-const SPEC = `name: outputs
-dataset:
-  synthetic: { seed: 3, cases: 16, bag_size: [8, 16], dim: 6, signal: 3.0 }
-task:
-  classes: [normal, tumor]
-splits:
-  folds: 2
-  val_frac: 0.2
-  test_frac: 0.2
-models:
-  - { name: mil, type: mil }
-train:
-  max_epochs: 1
-  min_epochs: 0
-  patience: 1
-resources:
-  devices: [cpu]
-`;
+const SECTIONS = {
+  splits: { folds: 2, val_frac: 0.2, test_frac: 0.2 }, models: [{ name: 'mil', type: 'mil' }],
+  train: { max_epochs: 1, min_epochs: 0, patience: 1 }, resources: { devices: ['cpu'] },
+};
+const SPEC = syntheticSpec({ name: 'outputs', synthetic: { seed: 3, cases: 16, bag_size: [8, 16], dim: 6, signal: 3.0 }, ...SECTIONS });
 
 test('output root follows the spec (not the working directory); --out overrides it; run writes and prints the report', (t) => {
   const dir = tempDir('milflow-out-', t);
@@ -64,7 +51,7 @@ test('output root follows the spec (not the working directory); --out overrides 
 test('status exits 1 for a failed run and 3 for one whose orchestrator died', (t) => {
   const dir = tempDir('milflow-out-', t);
   writeFileSync(join(dir, 'bad.csv'), '1,b1,0.5\n0,b2,x\n');
-  writeSpec(dir, SPEC.replace(/dataset:\n  synthetic: .*\n/, 'dataset:\n  mil_csv: { csv: bad.csv }\n').replace('name: outputs', 'name: broken'));
+  writeSpec(dir, specYaml({ name: 'broken', dataset: { mil_csv: { csv: 'bad.csv' } }, ...SECTIONS }));
   const run = milflow(dir, 'run', 'spec.yaml');
   assert.equal(run.code, 1, run.out + run.err);
   const st = milflow(dir, 'status', 'spec.yaml');

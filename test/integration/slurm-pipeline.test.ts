@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { printedPath, readRunRecord, runCli, tempDir, writeSpec } from '../helpers/cli.ts';
+import { printedPath, readRunRecord, runCli, syntheticSpec, tempDir, writeSpec } from '../helpers/cli.ts';
 import { ensureSlurm, releaseSlurm, skipReason } from '../helpers/slurm.ts';
 import { sacctJob, scontrolJob, runCmd } from '../../src/exec/slurm-cli.ts';
 import { stageKinds } from '../../src/stages/registry.ts';
@@ -22,22 +22,13 @@ if (!skip && missing.length) {
 after(() => releaseSlurm(h));
 
 const dir = tempDir('milflow-slurm-pipeline-');
-const specPath = writeSpec(dir, `
-name: slurm-tiny
-dataset:
-  synthetic: { seed: 3, cases: 16, slides_per_case: [1, 1], dim: 8, bag_size: [10, 30], tumour_fraction: [0.1, 0.3], signal: 3.0 }
-task:
-  classes: [normal, tumor]
-splits: { folds: 2, val_frac: 0.25, test_frac: 0.25, training_fractions: [1.0] }
-models:
-  - { name: clam_sb, type: clam_sb, B: 2 }
-train: { max_epochs: 2, min_epochs: 1, patience: 1 }
-resources:
-  executor: slurm
-  slurm: { poll_seconds: 0.5, mem: 1G, cpus_per_task: 1, time: "00:10:00" }
-output:
-  root: runs
-`, 'tiny.yaml');
+const specPath = writeSpec(dir, syntheticSpec({
+  name: 'slurm-tiny', synthetic: { seed: 3, cases: 16, slides_per_case: [1, 1], dim: 8, bag_size: [10, 30], tumour_fraction: [0.1, 0.3], signal: 3.0 },
+  splits: { folds: 2, val_frac: 0.25, test_frac: 0.25, training_fractions: [1.0] }, models: [{ name: 'clam_sb', type: 'clam_sb', B: 2 }],
+  train: { max_epochs: 2, min_epochs: 1, patience: 1 },
+  resources: { executor: 'slurm', slurm: { poll_seconds: 0.5, mem: '1G', cpus_per_task: 1, time: '00:10:00' } },
+  output: { root: 'runs' },
+}), 'tiny.yaml');
 
 const milflow = (...args: string[]) => runCli(args, { cwd: dir, timeout: 10 * 60_000 });
 
