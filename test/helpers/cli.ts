@@ -29,8 +29,8 @@ export interface ChildOptions {
 
 /**
  * This process's environment plus `extra`, without NODE_TEST_CONTEXT: the test runner sets it
- * for the test file, and a child that inherits it and uses node:test would talk the runner's
- * protocol instead of printing.
+ * for the test file, and a child that inherits it and loads node:test (a test file run in its
+ * child mode) would report in the runner's protocol instead of printing.
  */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
@@ -113,7 +113,7 @@ export function readJson(path: string): any {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
 
-/** A run folder's record.json, as written (not through the loader, which would mend it). */
+/** A run folder's record.json, untyped: tests also read and rewrite what RunRecord leaves out. */
 export function readRunRecord(runDir: string): any {
   return readJson(join(runDir, 'record.json'));
 }
