@@ -27,12 +27,30 @@ export class InputError extends Error {
   }
 }
 
-/** A stage (or a whole run) failed; the message names the stage. */
+/** Which stage failed, and where its log is. */
+export interface StagePlace { stageId?: string; kind?: string; logPath?: string }
+
+/**
+ * A stage failed. Every failure of a run's stage becomes one (src/exec/orchestrator.ts), whatever
+ * ran it (in this process, a worker, a batch job), so the user always reads the same line:
+ * `<stage id>: <reason> (log: <path>)` — `milflow run` prefixes it with "failed: ".
+ */
 export class StageError extends Error {
   readonly exitCode = EXIT.failed;
-  constructor(message: string, readonly stageId?: string) {
-    super(stageId && !message.startsWith(stageId) ? `${stageId}: ${message}` : message);
+  readonly stageId?: string;
+  readonly kind?: string;
+  readonly logPath?: string;
+  /** The failure alone, without the stage id and log (what the run record keeps as `error`). */
+  readonly reason: string;
+  constructor(message: string, where: string | StagePlace = {}, options?: { cause?: unknown }) {
+    const w = typeof where === 'string' ? { stageId: where } : where;
+    const named = w.stageId && !message.startsWith(`${w.stageId}: `) ? `${w.stageId}: ${message}` : message;
+    super(w.logPath ? `${named} (log: ${w.logPath})` : named, options);
     this.name = 'StageError';
+    this.stageId = w.stageId;
+    this.kind = w.kind;
+    this.logPath = w.logPath;
+    this.reason = message;
   }
 }
 

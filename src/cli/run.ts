@@ -7,7 +7,7 @@ import { writeRunReport } from './report.ts';
 import { executePlan, type RunResult } from '../exec/orchestrator.ts';
 import { NO_OPENBLAS, openBlasMissing } from '../engine/blas.ts';
 import { checkRunName, claimName } from './name-claim.ts';
-import { UsageError } from '../errors.ts';
+import { StageError, UsageError } from '../errors.ts';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -59,9 +59,9 @@ export function register(program: Command): void {
 /** The run's outcome, said once where the eye lands (failures, warnings, counts, run dir). */
 function summarise(res: RunResult): void {
   const c = res.record.counts;
-  const failed = res.record.stages.filter((s) => s.status === 'failed');
-  for (const f of failed.slice(0, 10)) process.stderr.write(`failed: ${f.id}: ${f.error}\n`);
-  if (failed.length > 10) process.stderr.write(`… and ${failed.length - 10} more failed stages (milflow status)\n`);
+  // One line per failed stage, the same whatever ran it: "failed: <id>: <reason> (log: <path>)".
+  for (const e of res.errors.slice(0, 10)) process.stderr.write(`failed: ${e.logPath ? new StageError(e.reason, { stageId: e.stageId, kind: e.kind, logPath: relative(process.cwd(), e.logPath) }).message : e.message}\n`);
+  if (res.errors.length > 10) process.stderr.write(`… and ${res.errors.length - 10} more failed stages (milflow status)\n`);
   // Said again at the end, where the eye lands: degenerate data and recomputed damaged entries.
   const warnings = [...new Map((res.record.warnings ?? []).map((w) => [w.message, w])).values()];
   if (warnings.length) {

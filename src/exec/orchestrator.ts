@@ -14,6 +14,7 @@ import { faultPoint } from '../io/fault-point.ts';
 import type { Plan } from '../dag/plan.ts';
 import type { PlannedStage } from '../dag/types.ts';
 import type { RunEvent, StageStatus } from '../records/events.ts';
+import { EXIT, StageError, exitCodeOf } from '../errors.ts';
 import { resolveSlots } from './devices.ts';
 import type { StageJob, WorkerMessage } from './harness.ts';
 import { extraKindModules, isRegistered, kindInfo } from '../stages/registry.ts';
@@ -49,6 +50,9 @@ export interface RunResult {
   runId: string;
   runDir: string;
   record: RunRecord;
+  /** One per failed stage, in plan order: its id, kind, reason and log file. */
+  errors: StageError[];
+  /** EXIT.interrupted, the failed stages' code (src/errors.ts), or EXIT.ok. */
   exitCode: number;
 }
 
@@ -164,12 +168,25 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   const byId = new Map(plan.stages.map((s) => [s.id, s]));
   const results = new Map<string, Promise<Outcome>>();
 
+  // Every failure, wherever it happened (the stage itself, its worker's death, a damaged input, an
+  // unregistered kind), ends here as one StageError whose log file exists and says why.
+  const stageErrors = new Map<string, StageError>();
+  const failure = (s: PlannedStage, reason: string): StageError => {
+    const logPath = rec.logPath(s.id);
+    try { appendFileSync(logPath, `!! ${s.id} failed: ${reason}\n`); } catch { /* run dir gone */ }
+    const e = new StageError(reason, { stageId: s.id, kind: s.kind, logPath });
+    stageErrors.set(s.id, e);
+    return e;
+  };
+
   const finish = (s: PlannedStage, o: Outcome): Outcome => {
+    if (o.status === 'failed') o.error = failure(s, o.error || 'failed without a message').reason;
+    const log = o.status === 'failed' ? stageErrors.get(s.id)!.logPath : undefined;
     Object.assign(stageRecords.get(s.id)!, {
-      status: o.status, seconds: round(o.seconds), error: o.error, engine: o.engine, device: o.device, attempts: o.attempts,
+      status: o.status, seconds: round(o.seconds), error: o.error, log, engine: o.engine, device: o.device, attempts: o.attempts,
       manifestPath: o.manifestPath, reason: o.detail && o.status === 'skipped' ? o.detail : s.reason,
     });
-    emit({ type: 'stage-end', time: now(), id: s.id, kind: s.kind, key: s.key, status: o.status, seconds: round(o.seconds), manifestPath: o.manifestPath, producedByRunId: o.producedByRunId, error: o.error });
+    emit({ type: 'stage-end', time: now(), id: s.id, kind: s.kind, key: s.key, status: o.status, seconds: round(o.seconds), manifestPath: o.manifestPath, producedByRunId: o.producedByRunId, error: o.error, log });
     progress.end(s.id, s.kind, o.status, o.seconds, o.error ?? o.detail);
     return o;
   };
@@ -297,7 +314,7 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
           store.dropTemp(tmp);
           temps.delete(tmp);
           if (err instanceof Interrupted || abort.signal.aborted) throw new Interrupted();
-          lastError = String(err?.message ?? err);
+          lastError = err instanceof StageError ? err.reason : String(err?.message ?? err);
           log(`!! attempt ${attempt} failed: ${err?.stack ?? lastError}`);
           if (attempt <= retries) progress.log(`${s.id}: attempt ${attempt} failed (${lastError}); retrying`);
           else return { status: 'failed', seconds: (performance.now() - t) / 1000, error: lastError, device: slot, attempts: attempt };
@@ -366,7 +383,9 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   }
   faultPoint('run:identities');
   await updateIdentities(plan.root, plan.experiment, identities);
-  const result: RunResult = { runId, runDir: rec.dir, record: final, exitCode: status === 'interrupted' ? 130 : status === 'failed' ? 1 : 0 };
+  const errors = plan.stages.flatMap((s) => (stageRecords.get(s.id)!.status === 'failed' ? [stageErrors.get(s.id)!] : []));
+  const exitCode = status === 'interrupted' ? EXIT.interrupted : status === 'failed' ? exitCodeOf(errors[0]) : EXIT.ok;
+  const result: RunResult = { runId, runDir: rec.dir, record: final, errors, exitCode };
   try {
     await opts.beforeTrackingCloses?.(result);
   } finally {

@@ -34,6 +34,8 @@ export type RunEvent =
       /** For cached stages: the run that computed the entry. */
       producedByRunId?: string;
       error?: string;
+      /** A failed stage's log file (absolute). */
+      log?: string;
     }
   /** Something the user must hear about although the run goes on (damaged cache entry, degenerate data). */
   | { type: 'warning'; time: string; id?: string; code: string; message: string }

@@ -29,6 +29,8 @@ export interface StageRecord {
   reason: string;
   seconds?: number;
   error?: string;
+  /** A failed stage's log file (absolute). */
+  log?: string;
   engine?: string;
   device?: DeviceSlot;
   attempts?: number;

@@ -49,9 +49,14 @@ const CONFIG = {
   view: { stroke: '#bbb' },
 };
 
-export async function render(spec: object): Promise<string> {
+/** A headless vega View of a figure spec (with the report's config); callers finalize it. */
+export function figureView(spec: object): vega.View {
   const compiled = vl.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', background: 'white', config: CONFIG, ...spec } as vl.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  return new vega.View(vega.parse(compiled), { renderer: 'none' });
+}
+
+export async function render(spec: object): Promise<string> {
+  const view = figureView(spec);
   const svg = await view.toSVG();
   view.finalize();
   return svg;
@@ -134,34 +139,15 @@ export async function buildFigures(a: Analysis): Promise<Figure[]> {
       id: `roc_${safeId(cohort)}`,
       title: `ROC, ${cohortTitle(cohort).toLowerCase()}`,
       caption: `Mean receiver operating characteristic over the fold models with a ±1 SD band (aggregate stages), per training fraction. In each panel: AUC mean ± SD over folds${ind ? ', and the AUC of the ensemble of the fold models (mean probability) with its 95 % CI' : ''}. ${a.nClasses > 2 ? 'Multi-class: macro average of one-vs-rest curves.' : ''} Dashed: chance.`,
-      spec: {
-        data: { values: [...rows.map((r) => ({ ...r, model: prettyModel(r.model), fraction: pct(r.frac) }))] },
-        facet: { field: 'fraction', type: 'ordinal', sort: fracOrder, title: 'Training fraction', header: { labelExpr: "'Training data ' + datum.label", title: null } },
-        columns: 3,
-        spec: {
-          width: W, height: H,
-          layer: [
-            { mark: { type: 'rule', strokeDash: [4, 4], color: '#999' }, encoding: { x: { datum: 0 }, y: { datum: 0 }, x2: { datum: 1 }, y2: { datum: 1 } } },
-            { mark: { type: 'area', opacity: 0.16 }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: modelColour() } },
-            {
-              mark: { type: 'line', strokeWidth: 2 },
-              encoding: {
-                x: { field: 'fpr', type: 'quantitative', title: 'False positive rate (1 − specificity)', scale: { domain: [0, 1] } },
-                y: { field: 'tpr', type: 'quantitative', title: ['True positive rate', '(sensitivity)'], scale: { domain: [0, 1] } },
-                color: modelColour(),
-              },
-            },
-            {
-              data: { values: labels },
-              mark: { type: 'text', align: 'right', baseline: 'bottom', fontSize: 11, dx: -4 },
-              encoding: { x: { datum: 1 }, y: { field: 'ty', type: 'quantitative' }, text: { field: 'text' }, color: modelColour() },
-            },
-          ],
-        },
-      },
+      spec: rocGrid(
+        a.fracs.filter((f) => rows.some((r) => r.frac === f)).map((f) => ({
+          title: `Training data ${pct(f)}`,
+          rows: rows.filter((r) => r.frac === f).map((r) => ({ ...r, model: prettyModel(r.model) })),
+          labels: labels.filter((l) => l.fraction === pct(f)),
+        })),
+        { width: W, height: H, colour: modelColour },
+      ),
     });
-    const f = figs[figs.length - 1];
-    (f.spec as any) = facetLayers(f.spec as any);
   }
 
   const diffs = a.comparisons.filter((c) => c.cohort === a.focus.cohort).flatMap((c) =>
@@ -295,6 +281,56 @@ export async function buildFigures(a: Analysis): Promise<Figure[]> {
     out.push({ id: f.id, title: f.title, caption: f.caption, spec: f.spec, svg: await render(f.spec) });
   }
   return out;
+}
+
+/**
+ * Panels wrapped into a grid as concatenated charts rather than a wrapped facet: a wrapped facet
+ * draws each column's x axis at the bottom of the grid, so a short last row left axes under
+ * empty cells. Here each panel carries its own axes, the last row holds only real panels, and
+ * the columns are chosen so rows are as full as they can be (4 panels: 2 × 2, not 3 + 1).
+ */
+function rocGrid(
+  panels: { title: string; rows: object[]; labels: object[] }[],
+  o: { width: number; height: number; colour: (title?: string | null) => object; maxColumns?: number },
+): object {
+  const n = panels.length;
+  const nRows = Math.ceil(n / (o.maxColumns ?? 3));
+  const columns = Math.ceil(n / nRows);
+  return {
+    columns,
+    // Headless text widths are estimates (no canvas) that overstate the x-axis title, and 'full'
+    // bounds would widen every column by that; 'flush' lays out on the plot areas, the spacing
+    // leaving room for the next column's tick labels and the next row's x labels + panel title.
+    bounds: 'flush',
+    spacing: { column: 45, row: 60 },
+    // Shared ROC axes ([0, 1] on both) only need their titles once per row / column.
+    concat: panels.map((p, i) => {
+      const firstColumn = i % columns === 0;
+      const bottom = i + columns >= n;
+      return {
+        title: { text: p.title, fontSize: 13, fontWeight: 'normal' },
+        width: o.width, height: o.height,
+        data: { values: p.rows },
+        layer: [
+          { mark: { type: 'rule', strokeDash: [4, 4], color: '#999' }, encoding: { x: { datum: 0 }, y: { datum: 0 }, x2: { datum: 1 }, y2: { datum: 1 } } },
+          { mark: { type: 'area', opacity: 0.16 }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: o.colour() } },
+          {
+            mark: { type: 'line', strokeWidth: 2 },
+            encoding: {
+              x: { field: 'fpr', type: 'quantitative', title: bottom ? 'False positive rate (1 − specificity)' : null, scale: { domain: [0, 1] } },
+              y: { field: 'tpr', type: 'quantitative', title: firstColumn ? ['True positive rate', '(sensitivity)'] : null, scale: { domain: [0, 1] } },
+              color: o.colour(),
+            },
+          },
+          {
+            data: { values: p.labels },
+            mark: { type: 'text', align: 'right', baseline: 'bottom', fontSize: 11, dx: -4 },
+            encoding: { x: { datum: 1 }, y: { field: 'ty', type: 'quantitative' }, text: { field: 'text' }, color: o.colour() },
+          },
+        ],
+      };
+    }),
+  };
 }
 
 /**

@@ -20,9 +20,16 @@ export interface StageRow {
    * false — never.
    */
   reported: 'stage' | 'run' | false;
-  /** Declared input names (`<k>` numbered, `<slide_id>` per slide), as src/dag/build.ts wires them. */
+  /**
+   * Declared input names (`<k>` numbered, `<slide_id>` per slide, `<identity>` named by the
+   * upstream's id), as src/dag/build.ts wires them; a stage may have a subset (alternatives).
+   */
   inputs: string[];
-  /** Main files in the output directory (src/stages/CONTRACTS.md has their columns). */
+  /**
+   * The files of a successful entry (`dir/`: files under dir), all of them but the harness's
+   * metrics.jsonl; src/stages/CONTRACTS.md has their columns. A WSI step that excludes its slide
+   * writes status.json only. test/unit/stage-registry-rows.test.ts holds a real run to both lists.
+   */
   outputs: string[];
   /** Outputs worth keeping as tracking artifacts (a subset of outputs). */
   artifacts: string[];

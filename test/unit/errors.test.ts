@@ -22,6 +22,9 @@ test('InputError names its file and line, or its slide', () => {
   assert.equal(new InputError('empty label', { file: 'slides.csv', line: 7 }).message, 'slides.csv:7: empty label');
   assert.equal(new InputError('truncated tile at level 0', { slide: 'TCGA-01' }).message, 'slide TCGA-01: truncated tile at level 0');
   assert.equal(new StageError('no bags', 'train/x').message, 'train/x: no bags');
+  const e = new StageError('no bags', { stageId: 'train/x', kind: 'train', logPath: 'runs/e/r/logs/train_x.log' });
+  assert.equal(e.message, 'train/x: no bags (log: runs/e/r/logs/train_x.log)');
+  assert.deepEqual([e.stageId, e.kind, e.reason, e.logPath], ['train/x', 'train', 'no bags', 'runs/e/r/logs/train_x.log']);
 });
 
 test('no source file sets an exit code by hand on a plain Error', () => {
