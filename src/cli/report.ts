@@ -44,7 +44,7 @@ export function register(program: Command): void {
 }
 
 /** Renders a run's report into <runDir>/report/ (and onto its MLflow run when tracked). */
-export async function writeRunReport(runDir: string, spec: ResolvedExperiment | undefined, opts: { quiet?: boolean } = {}) {
+export async function writeRunReport(runDir: string, spec: ResolvedExperiment | undefined, opts: { quiet?: boolean; upload?: boolean } = {}) {
   const events = readEvents(runDir, { required: true });
   const entries = entriesFromEvents(events).filter((e) => REPORTED.has(e.kind));
   const outDir = join(runDir, 'report');
@@ -52,7 +52,8 @@ export async function writeRunReport(runDir: string, spec: ResolvedExperiment | 
   if (!opts.quiet) process.stderr.write(`report: ${entries.length} stages from ${runDir}\n`);
   const r = await buildReport({ entries, events, outDir, title: spec?.name, description: spec?.description, classNames: spec?.task?.classes });
   // Best effort: put the report on the run's MLflow parent run when it is tracked.
-  if (resolveTarget(loadRunSpec(runDir), 'milflow') && existsSync(join(runDir, 'tracking-state.json'))) {
+  // (`milflow run` leaves that to its own tracker, which is still open: upload: false.)
+  if (opts.upload !== false && resolveTarget(loadRunSpec(runDir), 'milflow') && existsSync(join(runDir, 'tracking-state.json'))) {
     await uploadReport(runDir).catch((err) => console.error(`report: not uploaded to MLflow (${err.message}); \`milflow sync --run ${runDir}\` retries`));
   }
   return { html: join(outDir, 'report.html'), tables: r.tables.length, figures: r.figures.length, failed: r.summary.counts.failed, seconds: (Date.now() - t0) / 1000 };

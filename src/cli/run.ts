@@ -4,7 +4,7 @@ import { relative } from 'node:path';
 import { collect, planFromSpec } from '../dag/load.ts';
 import { OUT_OPTION } from '../dag/plan.ts';
 import { writeRunReport } from './report.ts';
-import { executePlan } from '../exec/orchestrator.ts';
+import { executePlan, type RunResult } from '../exec/orchestrator.ts';
 import { NO_OPENBLAS, openBlasMissing } from '../engine/blas.ts';
 import { checkRunName, claimName } from './name-claim.ts';
 import { StageError, UsageError } from '../errors.ts';
@@ -37,32 +37,38 @@ export function register(program: Command): void {
       // Workers print the engine's own warning into stage logs; say it where the user looks, once.
       const training = plan.stages.some((st) => st.action === 'run' && st.kind === 'train');
       if (training && process.env.MILFLOW_ENGINE !== 'tfjs' && openBlasMissing()) process.stderr.write(`warning: ${NO_OPENBLAS}\n`);
+      // The report is written while MLflow catches up (before the tracker closes), and goes out with the run.
       const r = await executePlan({
         plan, spec: { path: loaded.path, hash: loaded.hash, text: loaded.text, spec }, resources: spec.resources,
         jobs: o.jobs || undefined, retries: o.retries, keepGoing: o.keepGoing, handleSigint: true,
+        beforeTrackingCloses: async (res) => {
+          summarise(res);
+          if (!o.report || res.record.status === 'interrupted') return;
+          try {
+            const { html } = await writeRunReport(res.runDir, spec, { quiet: true, upload: false });
+            process.stdout.write(`report: ${relative(process.cwd(), html) || html}\n`);
+          } catch (err) {
+            process.stderr.write(`warning: report not written (${(err as Error).message}); \`milflow report --run ${res.runDir}\` retries\n`);
+          }
+        },
       });
-      const c = r.record.counts;
-      // One line per failed stage, the same whatever ran it: "failed: <id>: <reason> (log: <path>)".
-      for (const e of r.errors.slice(0, 10)) process.stderr.write(`failed: ${e.logPath ? new StageError(e.reason, { stageId: e.stageId, kind: e.kind, logPath: relative(process.cwd(), e.logPath) }).message : e.message}\n`);
-      if (r.errors.length > 10) process.stderr.write(`… and ${r.errors.length - 10} more failed stages (milflow status)\n`);
-      // Said again at the end, where the eye lands: degenerate data and recomputed damaged entries.
-      const warnings = [...new Map((r.record.warnings ?? []).map((w) => [w.message, w])).values()];
-      if (warnings.length) {
-        process.stderr.write(`${warnings.length} warning(s):\n`);
-        for (const w of warnings.slice(0, 10)) process.stderr.write(`  warning: ${w.message}\n`);
-        if (warnings.length > 10) process.stderr.write(`  … and ${warnings.length - 10} more (${relative(process.cwd(), r.runDir)}/record.json)\n`);
-      }
-      process.stderr.write(`${r.record.status}: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped in ${(r.record.seconds ?? 0).toFixed(1)} s\n`);
-      process.stdout.write(`run: ${relative(process.cwd(), r.runDir) || r.runDir}\n`);
-      // The report goes where people look: into this run's directory (as `milflow report` does).
-      if (o.report && r.record.status !== 'interrupted') {
-        try {
-          const rep = await writeRunReport(r.runDir, spec, { quiet: true });
-          process.stdout.write(`report: ${relative(process.cwd(), rep.html) || rep.html}\n`);
-        } catch (err) {
-          process.stderr.write(`warning: report not written (${(err as Error).message}); \`milflow report --run ${r.runDir}\` retries\n`);
-        }
-      }
       process.exitCode = r.exitCode;
     });
+}
+
+/** The run's outcome, said once where the eye lands (failures, warnings, counts, run dir). */
+function summarise(res: RunResult): void {
+  const c = res.record.counts;
+  // One line per failed stage, the same whatever ran it: "failed: <id>: <reason> (log: <path>)".
+  for (const e of res.errors.slice(0, 10)) process.stderr.write(`failed: ${e.logPath ? new StageError(e.reason, { stageId: e.stageId, kind: e.kind, logPath: relative(process.cwd(), e.logPath) }).message : e.message}\n`);
+  if (res.errors.length > 10) process.stderr.write(`… and ${res.errors.length - 10} more failed stages (milflow status)\n`);
+  // Said again at the end, where the eye lands: degenerate data and recomputed damaged entries.
+  const warnings = [...new Map((res.record.warnings ?? []).map((w) => [w.message, w])).values()];
+  if (warnings.length) {
+    process.stderr.write(`${warnings.length} warning(s):\n`);
+    for (const w of warnings.slice(0, 10)) process.stderr.write(`  warning: ${w.message}\n`);
+    if (warnings.length > 10) process.stderr.write(`  … and ${warnings.length - 10} more (${relative(process.cwd(), res.runDir)}/record.json)\n`);
+  }
+  process.stderr.write(`${res.record.status}: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped in ${(res.record.seconds ?? 0).toFixed(1)} s\n`);
+  process.stdout.write(`run: ${relative(process.cwd(), res.runDir) || res.runDir}\n`);
 }

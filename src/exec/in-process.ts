@@ -17,17 +17,15 @@ import type { ToThread } from './thread.ts';
 
 // Light stages are short and mostly I/O; two at a time leave the cores to the heavy ones.
 const CONCURRENCY = 2;
-const THREAD = new URL('./thread.ts', import.meta.url).href;
-// The thread loads TypeScript through tsx itself: the orchestrator may have registered tsx
-// programmatically (bin/milflow.mjs), which a thread does not inherit.
-const BOOT = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(THREAD)});`;
+// Registers tsx in the thread, then loads ./thread.ts.
+const BOOT = new URL('./thread-boot.mjs', import.meta.url);
 
 const idle: Worker[] = [];
 
 function startThread(): Worker {
-  // execArgv []: not the parent's `--import tsx` / test-runner flags (BOOT loads tsx once).
+  // execArgv []: not the parent's `--import tsx` / test-runner flags (BOOT registers tsx once).
   // SHARE_ENV: a stage sees the environment as it is now, not as it was when the thread started.
-  const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(BOOT)}`), { execArgv: [], env: SHARE_ENV });
+  const w = new Worker(BOOT, { execArgv: [], env: SHARE_ENV });
   // An idle thread that fails or exits (a stage's stray async work) is dropped, never fatal here.
   const forget = () => { const i = idle.indexOf(w); if (i >= 0) idle.splice(i, 1); };
   w.on('error', forget);

@@ -39,6 +39,11 @@ export interface RunOptions {
   handleSigint?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
+  /**
+   * Work on the finished run (the CLI writes the report) done while the tracker is still pushing,
+   * before it closes: MLflow catches up meanwhile, and the report goes out with the run.
+   */
+  beforeTrackingCloses?: (r: RunResult) => Promise<void>;
 }
 
 export interface RunResult {
@@ -378,11 +383,16 @@ export async function executePlan(opts: RunOptions): Promise<RunResult> {
   }
   faultPoint('run:identities');
   await updateIdentities(plan.root, plan.experiment, identities);
-  await trackChain;
-  if (tracker) await tracker.close().catch((err) => warnTracking(`tracking failed: ${err?.message ?? err}`));
   const errors = plan.stages.flatMap((s) => (stageRecords.get(s.id)!.status === 'failed' ? [stageErrors.get(s.id)!] : []));
   const exitCode = status === 'interrupted' ? EXIT.interrupted : status === 'failed' ? exitCodeOf(errors[0]) : EXIT.ok;
-  return { runId, runDir: rec.dir, record: final, errors, exitCode };
+  const result: RunResult = { runId, runDir: rec.dir, record: final, errors, exitCode };
+  try {
+    await opts.beforeTrackingCloses?.(result);
+  } finally {
+    await trackChain;
+    if (tracker) await tracker.close().catch((err) => warnTracking(`tracking failed: ${err?.message ?? err}`));
+  }
+  return result;
 }
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

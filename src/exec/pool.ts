@@ -42,8 +42,10 @@ export class WorkerPool {
       nodeOptions: ['--import', import.meta.resolve('tsx')],
       serialization: 'json',
       env: slotEnv(slot, this.opts.sharedGpu),
+      // Interrupted: SIGTERM, then SIGKILL soon after. A stage computing without awaiting never
+      // sees the SIGTERM, and nothing is lost by killing it: its temp dir is dropped anyway.
       cancelSignal: this.opts.signal,
-      forceKillAfterDelay: 3000,
+      forceKillAfterDelay: 500,
       reject: false,
       buffer: false,
       stdin: 'ignore',

@@ -273,7 +273,13 @@ export async function buildFigures(a: Analysis): Promise<Figure[]> {
   });
 
   const out: Figure[] = [];
-  for (const f of figs) if (f.spec) out.push({ id: f.id, title: f.title, caption: f.caption, spec: f.spec, svg: await render(f.spec) });
+  for (const f of figs) {
+    if (!f.spec) continue;
+    // Rendering is CPU work that holds the event loop; between figures, I/O waiting on it (the
+    // MLflow tracker's replies) gets its turn.
+    await new Promise((r) => setImmediate(r));
+    out.push({ id: f.id, title: f.title, caption: f.caption, spec: f.spec, svg: await render(f.spec) });
+  }
   return out;
 }
 

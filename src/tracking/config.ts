@@ -35,7 +35,13 @@ export function redactSpec<T>(spec: T): T {
 /** The spec the tracker saw (so a later sync logs the same params), else the run's spec.yaml. */
 export function loadRunSpec(runDir: string): unknown {
   const snap = join(runDir, SPEC_SNAPSHOT);
-  if (existsSync(snap)) return JSON.parse(readFileSync(snap, 'utf8'));
+  if (existsSync(snap)) {
+    try {
+      return JSON.parse(readFileSync(snap, 'utf8'));
+    } catch (err) {
+      throw new Error(`${snap}: unreadable spec snapshot (${(err as Error).message}); delete it and sync falls back to ${join(runDir, 'spec.yaml')}`);
+    }
+  }
   const yml = join(runDir, 'spec.yaml');
   if (!existsSync(yml)) return undefined;
   // Resolved as the run resolved it: relative paths against the spec's own directory.

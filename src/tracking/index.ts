@@ -42,6 +42,8 @@ export interface TrackerOptions {
   out?: NodeJS.WritableStream | null;
 }
 
+const SAVE_EVERY_MS = 250;
+
 const noop: Tracker = { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
 
 export function createTracker(opts: TrackerOptions): Tracker {
@@ -68,12 +70,22 @@ export function createTracker(opts: TrackerOptions): Tracker {
   const retryAfter = opts.retryAfterMs ?? Number(env.MILFLOW_TRACKING_RETRY_MS ?? 30000);
   const liveDelay = opts.liveDelayMs ?? 1000;
   const state = loadState(opts.runDir);
-  const save = () => {
+  // The state changes several times per stage; writing it each time cost more than the pushes
+  // (hundreds of renames on a cached run). Written at most every SAVE_EVERY_MS, and at once when
+  // it matters (going offline, handing off, closing). A crash in between loses at most that
+  // window: the next sync looks the runs up by tag (recover) and MLflow drops repeated points.
+  let saveTimer: NodeJS.Timeout | undefined;
+  const saveNow = () => {
+    if (saveTimer) clearTimeout(saveTimer);
+    saveTimer = undefined;
     try {
       saveState(opts.runDir, state);
     } catch {
       /* the run dir vanished: nothing to keep */
     }
+  };
+  const save = () => {
+    saveTimer ??= setTimeout(saveNow, SAVE_EVERY_MS).unref();
   };
   const progress = new PushProgress(opts.out === undefined ? process.stderr : opts.out);
   let closing = false;
@@ -94,6 +106,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
   let probed = false;
   let ended = false;
   let runSeconds = 0;
+  let endedAt: number | undefined;
   let handingOff = false;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -101,7 +114,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
 
   const goOffline = (err: unknown) => {
     state.pending = true;
-    if (handingOff) return save();
+    if (handingOff) return saveNow();
     state.lastError = redact((err as Error).message);
     if (err instanceof MlflowUnavailableError) {
       offline = true;
@@ -111,7 +124,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
       warned = true;
       log(`MLflow tracking paused (${state.lastError}); events are kept in ${opts.runDir}, run \`milflow sync --run ${opts.runDir}\` to push them`);
     }
-    save();
+    saveNow();
   };
 
   const attempt = async (deadline?: number): Promise<void> => {
@@ -161,6 +174,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
       if (e.type === 'run-end') {
         ended = true;
         runSeconds = e.seconds;
+        endedAt = Date.now();
       }
       if (e.type === 'stage-progress') return;
       // Metrics arrive in bursts (one per key per epoch): one push a second carries them all.
@@ -179,10 +193,12 @@ export function createTracker(opts: TrackerOptions): Tracker {
       closing = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
-      // The user waits for tracking at most this long after the run (default: 2 s, or 30 % of a
-      // longer run); what is left then goes on in a background \`milflow sync\`.
-      const waitMs = opts.waitMs ?? (Number(env.MILFLOW_TRACKING_WAIT_MS) || Math.max(2000, 0.3 * runSeconds * 1000));
-      const deadline = Date.now() + waitMs;
+      // The user waits for tracking at most this long after the run's last stage (default: 2 s, or
+      // 30 % of a longer run; what ran meanwhile, the report, counts), then what is left goes on
+      // in a background `milflow sync`.
+      const budgetMs = opts.waitMs ?? (Number(env.MILFLOW_TRACKING_WAIT_MS) || Math.max(2000, 0.3 * runSeconds * 1000));
+      const deadline = (endedAt ?? Date.now()) + budgetMs;
+      const waitMs = Math.max(0, deadline - Date.now());
       pusher.stopAt(deadline);
       const work = (async () => {
         await running;
@@ -196,6 +212,8 @@ export function createTracker(opts: TrackerOptions): Tracker {
           progress.update(p.logged, p.total);
           await attempt(deadline);
         }
+        // The report written after the run (before this close) goes on the parent run.
+        if (!pusher.hasWork() && !offline && !handingOff) await pusher.reportOnce().catch((err) => goOffline(err));
       })();
       let t: NodeJS.Timeout | undefined;
       const late = await Promise.race([work.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), waitMs)))]);
@@ -206,6 +224,7 @@ export function createTracker(opts: TrackerOptions): Tracker {
         client.stop();
         await work;
       }
+      saveNow();
       const p = pusher.progress();
       const url = pusher.experimentUrl();
       const where = url ? ` · ${url}` : '';

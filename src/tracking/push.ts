@@ -589,11 +589,19 @@ export class Pusher {
     }
   }
 
-  /** The report (written by `milflow report` after the run) on the parent run, under report/. */
-  async pushReport(reportDir: string): Promise<void> {
-    const parent = this.o.state.parent;
-    if (!parent || !existsSync(reportDir)) return;
-    await this.uploadOutputs(parent, reportDir, ['report.html', 'report.md'], 'report/');
+  /** The run's report/ on the parent run, under report/, unless this very report.html went before; 1 if sent. */
+  async reportOnce(): Promise<number> {
+    const s = this.o.state;
+    const reportDir = join(this.o.runDir, 'report');
+    const html = join(reportDir, 'report.html');
+    if (!s.parent || !existsSync(html)) return 0;
+    const st = statSync(html);
+    const stamp = `${st.size}:${st.mtimeMs}`;
+    if (s.report === stamp) return 0;
+    await this.uploadOutputs(s.parent, reportDir, ['report.html', 'report.md'], 'report/');
+    s.report = stamp;
+    this.o.save();
+    return 1;
   }
 
   /** The experiment's page in the MLflow UI. */

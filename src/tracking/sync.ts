@@ -41,26 +41,43 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
   const env = opts.env ?? process.env;
   const target = resolveTarget(spec, start?.type === 'run-start' ? start.experiment : 'milflow', env, opts.uri);
   if (!target) throw new Error(`no MLflow server for ${runDir}: set tracking.mlflow.uri in the spec, MLFLOW_TRACKING_URI, or pass --uri`);
-  const state = loadState(runDir);
   const client = new MlflowClient(target.uri, { env, connectTimeoutMs: 3000, timeoutMs: 15_000, ...opts.client });
   const base = { runDir, uri: client.base, experiment: target.experiment, runsCreated: 0, metricsLogged: 0, paramsLogged: 0, artifactsUploaded: 0, modelsLogged: 0 };
   if (!start) return { ...base, requests: client.requests, skipped: 'no run-start event' };
   const release = await lockSync(runDir, opts.wait ?? false);
+  // Read under the lock: a sync that held it a moment ago (the run's background sync) has changed it.
+  let state: TrackingState;
+  try {
+    state = loadState(runDir);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  // Saved after each stage's requests would be hundreds of rewrites; at most every 250 ms, and at the end.
+  let saveTimer: NodeJS.Timeout | undefined;
+  const saveNow = () => {
+    if (saveTimer) clearTimeout(saveTimer);
+    saveTimer = undefined;
+    saveState(runDir, state);
+  };
+  const save = () => {
+    saveTimer ??= setTimeout(saveNow, 250).unref();
+  };
+  const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save, recover: true, onProgress: opts.onProgress });
   if (!opts.force && !state.pending && state.uri === client.base && state.parent?.terminated) {
     try {
       // A report rendered after the run went out is the one thing left to send.
-      const sent = await uploadReportOnce(runDir, client, spec, target.experiment, state);
+      const sent = await pusher.reportOnce();
       return { ...base, artifactsUploaded: sent, requests: client.requests, parentRunId: state.parent.mlflowRunId, skipped: sent ? undefined : 'already in sync' };
     } finally {
+      saveNow();
       release();
     }
   }
-  const save = () => saveState(runDir, state);
-  const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save, recover: true, onProgress: opts.onProgress });
   for (const e of events) pusher.add(e);
   try {
     await pusher.push();
-    if (!pusher.hasWork()) await uploadReportOnce(runDir, client, spec, target.experiment, state, pusher);
+    if (!pusher.hasWork()) await pusher.reportOnce();
     const errors = pusher.takeErrors();
     if (errors.length) throw new Error(`MLflow refused ${errors.length} stage(s): ${errors[0]}`);
     state.pending = !events.some((e) => e.type === 'run-end') || pusher.hasWork();
@@ -71,7 +88,7 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
     state.lastError = (err as Error).message;
     throw err;
   } finally {
-    save();
+    saveNow();
     release();
   }
   return { ...base, ...pusher.stats, requests: client.requests, parentRunId: state.parent?.mlflowRunId, experimentUrl: pusher.experimentUrl() };
@@ -85,20 +102,6 @@ const alive = (pid: number) => {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 };
-
-/** The run's report/, uploaded to its parent run unless this very file was uploaded before. */
-async function uploadReportOnce(runDir: string, client: MlflowClient, spec: unknown, experiment: string, state: TrackingState, pusher?: Pusher): Promise<number> {
-  const html = join(runDir, 'report', 'report.html');
-  if (!state.parent || !existsSync(html)) return 0;
-  const st = statSync(html);
-  const stamp = `${st.size}:${st.mtimeMs}`;
-  if (state.report === stamp) return 0;
-  const p = pusher ?? new Pusher({ client, runDir, spec, experimentName: experiment, state, save: () => saveState(runDir, state) });
-  await p.pushReport(join(runDir, 'report'));
-  state.report = stamp;
-  saveState(runDir, state);
-  return 1;
-}
 
 /** Resolves when process `pid` has exited (a background sync waits for the command that started it). */
 export async function waitForExit(pid: number, maxMs = 6 * 3600_000): Promise<void> {
@@ -173,7 +176,8 @@ export async function uploadReport(runDir: string, opts: SyncOptions = {}): Prom
   if (!target || !state.parent) return false;
   const client = new MlflowClient(target.uri, opts.client ?? { retries: 2, timeoutMs: 10000, connectTimeoutMs: 2000, env });
   if (state.uri !== client.base) return false;
-  await uploadReportOnce(runDir, client, spec, target.experiment, state);
+  const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save: () => saveState(runDir, state) });
+  await pusher.reportOnce();
   return true;
 }
 

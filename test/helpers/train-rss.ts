@@ -1,6 +1,6 @@
 // Child process of test/integration/bags-memory.test.ts: runs one train stage on a dataset cache
 // entry and prints its RSS before the stage and its peak (VmHWM) after, as JSON.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import trainStage from '../../src/stages/train.ts';
@@ -24,3 +24,4 @@ const params = {
 const before = Math.round(process.memoryUsage().rss / 2 ** 20);
 const res = await trainStage.run(params, ctx);
 console.log(JSON.stringify({ before, peak: peakRssMb(), summary: res.summary, log: notes }));
+rmSync(ctx.outDir, { recursive: true, force: true });

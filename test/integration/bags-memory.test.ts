@@ -5,21 +5,20 @@
 // flight plus model working memory, far below the dataset's size: loading the fold fails this.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import datasetStage from '../../src/stages/dataset.ts';
 import { ensureStore } from '../../src/bags/cache.ts';
 import { readBagPaths } from '../../src/splits/dataset.ts';
 import type { StageContext } from '../../src/types/stage.ts';
+import { runNode, tempDir } from '../helpers/cli.ts';
 
 const HELPER = fileURLToPath(new URL('../helpers/train-rss.ts', import.meta.url));
 const MB = 2 ** 20;
 
-test('train worker peak RSS ≤ 1 GB + 4 × largest bag, and grows by the bags in flight, not the dataset', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'milflow-rss-'));
+test('train worker peak RSS ≤ 1 GB + 4 × largest bag, and grows by the bags in flight, not the dataset', async (t) => {
+  const root = tempDir('milflow-rss-', t);
   const key = 'b'.repeat(64);
   const dsDir = join(root, 'cache', 'dataset', key);
   mkdirSync(dsDir, { recursive: true });
@@ -48,16 +47,13 @@ test('train worker peak RSS ≤ 1 GB + 4 × largest bag, and grows by the bags i
   const lines = [',train,val,test', ...ids.slice(0, nTrain).map((id, i) => `${i},${id},${ids[nTrain + i] ?? ''},`)];
   writeFileSync(join(spDir, 'splits_0.csv'), lines.join('\n') + '\n');
 
-  const env: NodeJS.ProcessEnv = { ...process.env, MILFLOW_BAGS: '' };
-  delete env.NODE_TEST_CONTEXT;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', HELPER, dsDir, key, spDir, 'mil'], { env, encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const r = runNode(['--import', 'tsx', HELPER, dsDir, key, spDir, 'mil'], { env: { MILFLOW_BAGS: '' }, timeout: 300_000 });
+  assert.equal(r.code, 0, r.err);
+  const out = JSON.parse(r.out.trim().split('\n').pop()!);
   console.log(`# dataset ${(total / MB).toFixed(0)} MB, largest bag ${(largest / MB).toFixed(1)} MB; worker RSS before ${out.before} MB, peak ${out.peak} MB; ${out.log.find((l: string) => l.includes('bags '))}`);
   assert.equal(out.summary.bags, 'stream', 'a dataset above the in-memory limit streams');
   assert.ok(out.peak * MB <= 2 ** 30 + 4 * largest, `peak ${out.peak} MB > 1 GB + 4 × ${(largest / MB).toFixed(1)} MB`);
   const grew = (out.peak - out.before) * MB;
   assert.ok(grew <= 4 * largest + 160 * MB, `peak grew ${(grew / MB).toFixed(0)} MB over the baseline (bags in flight: ≤ ${(4 * largest / MB).toFixed(0)} MB)`);
   assert.ok(grew < total / 2, `peak grew by ${(grew / MB).toFixed(0)} MB, more than half the ${(total / MB).toFixed(0)} MB dataset`);
-  rmSync(root, { recursive: true, force: true });
 });

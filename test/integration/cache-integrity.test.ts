@@ -3,9 +3,8 @@
 // never served (quarantined + recomputed), and crash leftovers are cleaned on the next run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
@@ -13,14 +12,13 @@ import { CacheStore } from '../../src/cache/store.ts';
 import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
+import { deadPid, fileLines as lines, lastJsonLine, runAtOnce, runCli, tempDir } from '../helpers/cli.ts';
 
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
 const KINDS = fileURLToPath(new URL('./cache-kinds.ts', import.meta.url));
 const THIS = fileURLToPath(import.meta.url);
-const BIN = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
 for (const k of ['block', 'big', 'cat']) await registerStageKind(`${KINDS}#${k}`);
 
-const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
 const resources = { devices: ['cpu'] as [string], slots_per_device: 1 };
 
 async function run(decls: StageDecl[], root: string, force: string[] = []) {
@@ -42,30 +40,19 @@ if (process.env.MILFLOW_CI_CHILD) {
   process.stdout.write(JSON.stringify({ status: result.record.stages[0].status }) + '\n');
   process.exit(result.exitCode);
 } else {
-  test('finding 1: a stage blocking the event loop past the stale time keeps its lock; two runs compute it once', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+  test('finding 1: a stage blocking the event loop past the stale time keeps its lock; two runs compute it once', async (t) => {
+    const root = tempDir('milflow-ci-', t);
     const count = join(root, 'count.txt');
-    const env = { ...process.env, MILFLOW_CI_CHILD: JSON.stringify({ root, count, block: 7000 }) };
-    delete (env as any).NODE_TEST_CONTEXT;
-    const child = () => new Promise<{ code: number | null; out: string; err: string }>((res) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', THIS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('close', (code) => res({ code, out, err }));
-    });
-    const [x, y] = await Promise.all([child(), child()]);
+    const [x, y] = await runAtOnce(2, ['--import', 'tsx', THIS], { env: { MILFLOW_CI_CHILD: JSON.stringify({ root, count, block: 7000 }) } });
     assert.equal(x.code, 0, x.err);
     assert.equal(y.code, 0, y.err);
     assert.equal(lines(count).length, 1, `the stage ran ${lines(count).length} times:\n${x.err}\n${y.err}`);
-    const statuses = [x, y].map((r) => JSON.parse(r.out.trim().split('\n').pop()!).status).sort();
+    const statuses = [x, y].map((r) => lastJsonLine(r.out).status).sort();
     assert.deepEqual(statuses, ['cached', 'executed']);
     // The lock is gone (released by its owner only) and the entry verifies.
     const store = new CacheStore(join(root, 'cache'));
     assert.deepEqual(readdirSync(join(root, 'cache', 't_block')).filter((n) => n.includes('.lock')), []);
     for (const e of store.entries()) assert.ok(store.verify(e.kind, e.key).ok);
-    rmSync(root, { recursive: true, force: true });
   });
 
   const damages: [string, (dir: string) => void][] = [
@@ -76,8 +63,8 @@ if (process.env.MILFLOW_CI_CHILD) {
     ['file deleted', (d) => rmSync(join(d, 'out.txt'))],
   ];
   for (const [what, damage] of damages) {
-    test(`finding 2: a cached entry with a ${what} is quarantined, reported and recomputed`, async () => {
-      const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+    test(`finding 2: a cached entry with a ${what} is quarantined, reported and recomputed`, async (t) => {
+      const root = tempDir('milflow-ci-', t);
       const count = join(root, 'count.txt');
       const first = await run(pipeline(count), root);
       assert.equal(first.result.exitCode, 0);
@@ -99,12 +86,11 @@ if (process.env.MILFLOW_CI_CHILD) {
       assert.ok(w.some((x) => x.code === 'damaged-entry' && x.id === 'data'), JSON.stringify(w));
       // Same bytes in → same model out (the salt is not part of the output).
       assert.equal(readFileSync(join(store.entryDir('t_cat', second.plan.stages[1].key), 'out.txt'), 'utf8'), modelOut);
-      rmSync(root, { recursive: true, force: true });
     });
   }
 
-  test('finding 2: 256 bytes flipped inside a large input (sizes unchanged) are caught by the full input check before a stage reads it', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+  test('finding 2: 256 bytes flipped inside a large input (sizes unchanged) are caught by the full input check before a stage reads it', async (t) => {
+    const root = tempDir('milflow-ci-', t);
     const count = join(root, 'count.txt');
     const first = await run(pipeline(count), root);
     const store = new CacheStore(first.plan.cacheRoot);
@@ -119,16 +105,15 @@ if (process.env.MILFLOW_CI_CHILD) {
     assert.equal(lines(count).filter((l) => l.startsWith('data ')).length, 2);
     assert.equal(readFileSync(join(store.entryDir('t_cat', second.plan.stages[1].key), 'out.txt'), 'utf8'), modelOut, 'the model was computed from damaged bytes');
     assert.ok((second.result.record.warnings ?? []).some((x) => x.code === 'damaged-entry'));
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('finding 8: a run removes locks, temp dirs and temp files crashed processes left, and restores an entry a killed --force swap had moved aside', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+  test('finding 8: a run removes locks, temp dirs and temp files crashed processes left, and restores an entry a killed --force swap had moved aside', async (t) => {
+    const root = tempDir('milflow-ci-', t);
     const count = join(root, 'count.txt');
     const first = await run(pipeline(count), root);
     const store = new CacheStore(first.plan.cacheRoot);
     const [data, model] = first.plan.stages;
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const dead = deadPid();
     // A lock left by a holder killed right after publishing (its entry is complete).
     const lock = store.lockDir('t_cat', model.key);
     mkdirSync(lock);
@@ -155,11 +140,10 @@ if (process.env.MILFLOW_CI_CHILD) {
     assert.deepEqual(readdirSync(store.tmpRoot).sort(), [live]);
     assert.equal(existsSync(idTmp), false);
     assert.equal(existsSync(`${dataDir}.old-0123456789ab`), false);
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('finding 8: --force recomputes beside the old entry and swaps it in, leaving nothing beside it', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+  test('finding 8: --force recomputes beside the old entry and swaps it in, leaving nothing beside it', async (t) => {
+    const root = tempDir('milflow-ci-', t);
     const count = join(root, 'count.txt');
     const first = await run(pipeline(count), root);
     const store = new CacheStore(first.plan.cacheRoot);
@@ -170,37 +154,35 @@ if (process.env.MILFLOW_CI_CHILD) {
     assert.notEqual(statSync(store.manifestPath('t_big', key)).ino, before);
     assert.ok(store.verify('t_big', key).ok);
     assert.deepEqual(readdirSync(join(first.plan.cacheRoot, 't_big')).filter((n) => n !== key), []);
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('finding 3: status --verify checks every entry a crashed run touched and names the damaged one (exit non-zero)', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+  test('finding 3: status --verify checks every entry a crashed run touched and names the damaged one (exit non-zero)', async (t) => {
+    const root = tempDir('milflow-ci-', t);
     const count = join(root, 'count.txt');
     const { plan, result } = await run(pipeline(count), root);
     // What a kill -9 after the last publish leaves: record.json from the start, no run-end event.
     const rec = JSON.parse(readFileSync(join(result.runDir, 'record.json'), 'utf8'));
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const dead = deadPid();
     Object.assign(rec, { status: 'running', pid: dead, finished: undefined, stages: rec.stages.map((x: any) => ({ ...x, status: 'pending' })) });
     writeFileSync(join(result.runDir, 'record.json'), JSON.stringify(rec));
     const ev = readFileSync(join(result.runDir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l && !l.includes('"run-end"'));
     writeFileSync(join(result.runDir, 'events.jsonl'), ev.join('\n') + '\n');
-    const status = () => spawnSync(process.execPath, [BIN, 'status', '--run', result.runDir, '--verify'], { encoding: 'utf8' });
+    const status = () => runCli(['status', '--run', result.runDir, '--verify']);
     const ok = status();
-    assert.equal(ok.status, 3, `a crashed run exits 3: ${ok.stdout}${ok.stderr}`);
-    assert.match(ok.stdout, /verified 2 cache entries.*all match/);
+    assert.equal(ok.code, 3, `a crashed run exits 3: ${ok.out}${ok.err}`);
+    assert.match(ok.out, /verified 2 cache entries.*all match/);
     const store = new CacheStore(plan.cacheRoot);
     const f = join(store.entryDir('t_big', plan.stages[0].key), 'features.bin');
     const buf = readFileSync(f);
     buf[2_000_000] ^= 1;
     writeFileSync(f, buf);
     const bad = status();
-    assert.notEqual(bad.status, 0, bad.stdout + bad.stderr);
-    assert.match(bad.stdout, /corrupt: data .*digest mismatch: features\.bin/);
-    rmSync(root, { recursive: true, force: true });
+    assert.notEqual(bad.code, 0, bad.out + bad.err);
+    assert.match(bad.out, /corrupt: data .*digest mismatch: features\.bin/);
   });
 
-  test('finding 5: stage warnings reach the terminal and the record, and are repeated when the entry is reused', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-ci-'));
+  test('finding 5: stage warnings reach the terminal and the record, and are repeated when the entry is reused', async (t) => {
+    const root = tempDir('milflow-ci-', t);
     const decls: StageDecl[] = [{ id: 'ds', kind: 't_block', params: { name: 'ds', warn: 'no slides of class tumor' }, inputs: {} }];
     for (const expect of ['executed', 'cached']) {
       const plan = await planDecls(decls, { root, experiment: 'w' });
@@ -210,6 +192,5 @@ if (process.env.MILFLOW_CI_CHILD) {
       assert.deepEqual(r.record.warnings, [{ id: 'ds', code: 'degenerate', message: 'ds: no slides of class tumor' }]);
       assert.deepEqual(logged, ['ds: no slides of class tumor']);
     }
-    rmSync(root, { recursive: true, force: true });
   });
 }

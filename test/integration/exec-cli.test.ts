@@ -2,44 +2,22 @@
 // `milflow run`, then plan / run again / status / graph on the result.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isRegistered } from '../../src/stages/registry.ts';
 import { CacheStore } from '../../src/cache/store.ts';
+import { milflow, newestRunDir, printedPath, readRunRecord, startCli, syntheticSpec, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
-const SPEC = `name: cli
-dataset:
-  synthetic: { seed: 5, cases: 20, bag_size: [10, 30], dim: 8, signal: 3.0 }
-task:
-  classes: [normal, tumor]
-splits:
-  folds: 2
-  training_fractions: [1.0, 0.5]
-models:
-  - { name: clam_sb, type: clam_sb }
-train:
-  max_epochs: 2
-  min_epochs: 1
-  patience: 1
-resources:
-  devices: [cpu]
-  slots_per_device: 2
-`;
+const CLI = {
+  name: 'cli', synthetic: { seed: 5, cases: 20, bag_size: [10, 30], dim: 8, signal: 3.0 },
+  splits: { folds: 2, training_fractions: [1.0, 0.5] }, train: { max_epochs: 2, min_epochs: 1, patience: 1 },
+  resources: { devices: ['cpu'], slots_per_device: 2 },
+};
+const SPEC = syntheticSpec(CLI);
 
-function milflow(cwd: string, ...args: string[]) {
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 240_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-test('milflow run / plan / status / graph on a small real pipeline', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'milflow-cli-'));
-  writeFileSync(join(dir, 'spec.yaml'), SPEC);
+test('milflow run / plan / status / graph on a small real pipeline', (t) => {
+  const dir = tempDir('milflow-cli-', t);
+  writeSpec(dir, SPEC);
   const withTrain = isRegistered('train');
   if (!withTrain) console.log('# train is not registered in this build: running dataset + splits only');
   const target = withTrain ? 'train/clam_sb/frac=0.5/**' : 'splits/**';
@@ -56,8 +34,8 @@ test('milflow run / plan / status / graph on a small real pipeline', () => {
 
   const run = milflow(dir, 'run', 'spec.yaml', '--target', target);
   assert.equal(run.code, 0, run.err);
-  const runDir = join(dir, /run: (.*)/.exec(run.out)![1].trim());
-  const rec = JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8'));
+  const runDir = printedPath(dir, run.out);
+  const rec = readRunRecord(runDir);
   assert.equal(rec.status, 'succeeded');
   assert.equal(rec.counts.executed, expected.length);
   assert.equal(readFileSync(join(runDir, 'spec.yaml'), 'utf8'), SPEC);
@@ -105,43 +83,28 @@ test('milflow run / plan / status / graph on a small real pipeline', () => {
   const mm = milflow(dir, 'graph', 'spec.yaml');
   assert.match(mm.out, /^flowchart LR/);
   assert.equal(milflow(dir, 'graph', 'spec.yaml', '--format', 'png').code, 2);
-  rmSync(dir, { recursive: true, force: true });
 });
 
-test('Ctrl-C during training: workers stop, temp dirs go, the record says interrupted, exit 130', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async () => {
-  const { spawn } = await import('node:child_process');
-  const { readdirSync } = await import('node:fs');
-  const dir = mkdtempSync(join(tmpdir(), 'milflow-cli-int-'));
-  writeFileSync(join(dir, 'spec.yaml'), SPEC.replace('max_epochs: 2', 'max_epochs: 50').replace('min_epochs: 1', 'min_epochs: 50'));
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  const child = spawn(process.execPath, [BIN, 'run', 'spec.yaml', '--target', 'train/**'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+test('Ctrl-C during training: workers stop, temp dirs go, the record says interrupted, exit 130', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async (t) => {
+  const dir = tempDir('milflow-cli-int-', t);
+  writeSpec(dir, syntheticSpec({ ...CLI, train: { ...CLI.train, max_epochs: 50, min_epochs: 50 } }));
+  const cli = startCli(['run', 'spec.yaml', '--target', 'train/**'], { cwd: dir });
   const expDir = join(dir, 'runs', 'cli');
   const started = () => {
-    const run = existsSync(expDir) ? readdirSync(expDir).filter((n) => /^\d{8}-/.test(n)).pop() : undefined;
-    if (!run || !existsSync(join(expDir, run, 'events.jsonl'))) return false;
+    const run = newestRunDir(expDir);
+    if (!run || !existsSync(join(run, 'events.jsonl'))) return false;
     // A train stage has started and reported progress (its worker is mid-training).
-    const text = readFileSync(join(expDir, run, 'events.jsonl'), 'utf8');
+    const text = readFileSync(join(run, 'events.jsonl'), 'utf8');
     return /"type":"stage-start"[^\n]*"kind":"train"/.test(text) && text.includes('"type":"stage-progress"');
   };
-  const t0 = Date.now();
-  while (!started()) {
-    if (Date.now() - t0 > 120_000) throw new Error(`training never started: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGINT');
-  const code = await exited;
-  assert.equal(code, 130, out);
-  const run = readdirSync(expDir).filter((n) => /^\d{8}-/.test(n)).pop()!;
-  const rec = JSON.parse(readFileSync(join(expDir, run, 'record.json'), 'utf8'));
+  await waitFor(started, 120_000, () => `training to start: ${cli.output()}`, 100);
+  cli.child.kill('SIGINT');
+  const code = await cli.exited;
+  assert.equal(code, 130, cli.output());
+  const rec = readRunRecord(newestRunDir(expDir)!);
   assert.equal(rec.status, 'interrupted');
   assert.ok(rec.stages.some((s: any) => s.kind === 'train' && s.status === 'skipped' && s.reason === 'interrupted'));
   assert.deepEqual(readdirSync(join(dir, 'runs', 'cache', '.tmp')), []);
   const store = new CacheStore(join(dir, 'runs', 'cache'));
   assert.equal(store.entries().filter((e) => e.kind === 'train').length, 0);
-  rmSync(dir, { recursive: true, force: true });
 });

@@ -2,9 +2,7 @@
 // rerun finishes, and every cache entry verifies against its manifest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
@@ -14,8 +12,8 @@ import { registerStageKind } from '../../src/stages/registry.ts';
 import { readRecord, runDirs } from '../../src/records/journal.ts';
 import { statusText } from '../../src/cli/status.ts';
 import { isRegistered } from '../../src/stages/registry.ts';
-import { writeFileSync } from 'node:fs';
 import type { StageDecl } from '../../src/types/stage.ts';
+import { fileLines as lines, newestRunDir, sleep, startCli, startNode, syntheticSpec, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
 
 // A killed run's locks free themselves after this long without a heartbeat (minimum 5 s).
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
@@ -25,8 +23,6 @@ await registerStageKind(`${KINDS}#heavy`);
 await registerStageKind(`${KINDS}#light`);
 
 const resources = { devices: ['cpu'] as [string], slots_per_device: 2 };
-const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 function pipeline(count: string, ms: number): StageDecl[] {
@@ -36,14 +32,6 @@ function pipeline(count: string, ms: number): StageDecl[] {
     ...hs,
     { id: 'z', kind: 't_light', params: { name: 'z', count_file: count }, inputs: Object.fromEntries(hs.map((h) => [h.id, h.id])) },
   ];
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 function verifyAll(root: string) {
@@ -59,17 +47,12 @@ if (process.env.MILFLOW_KILL_CHILD) {
   const r = await executePlan({ plan, resources, progress: 'lines' });
   process.exit(r.exitCode);
 } else {
-  test('kill -9 of the orchestrator mid-run: workers stop, the rerun cleans up, resumes and verifies', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-kill-'));
+  test('kill -9 of the orchestrator mid-run: workers stop, the rerun cleans up, resumes and verifies', async (t) => {
+    const root = tempDir('milflow-kill-', t);
     const count = join(root, 'count.txt');
-    const env = { ...process.env, MILFLOW_KILL_CHILD: JSON.stringify({ root, count, ms: 2500 }) };
-    delete (env as any).NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, ['--import', 'tsx', THIS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise((r) => child.on('exit', r));
+    const { child, output, exited } = startNode(['--import', 'tsx', THIS], { env: { MILFLOW_KILL_CHILD: JSON.stringify({ root, count, ms: 2500 }) } });
     // Two heavy stages are mid-way in their workers.
-    await waitFor(() => lines(count).filter((l) => l.startsWith('h')).length >= 2, 30_000, `workers to start (${err})`);
+    await waitFor(() => lines(count).filter((l) => l.startsWith('h')).length >= 2, 30_000, () => `workers to start (${output()})`);
     await sleep(500);
     child.kill('SIGKILL');
     await exited;
@@ -92,11 +75,10 @@ if (process.env.MILFLOW_KILL_CHILD) {
     assert.equal(r.record.counts.executed, 5);
     assert.deepEqual(readdirSync(tmpDir), []);
     assert.equal(verifyAll(root), 6);
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('kill -9 of a worker mid-stage: the stage fails with the signal, nothing partial is cached, the rerun finishes', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-kill-'));
+  test('kill -9 of a worker mid-stage: the stage fails with the signal, nothing partial is cached, the rerun finishes', async (t) => {
+    const root = tempDir('milflow-kill-', t);
     const count = join(root, 'count.txt');
     const decls = pipeline(count, 3000);
     const plan = await planDecls(decls, { root, experiment: 'k' });
@@ -125,51 +107,30 @@ if (process.env.MILFLOW_KILL_CHILD) {
     assert.equal(r2.exitCode, 0);
     assert.deepEqual(r2.record.counts, { executed: 2, cached: 4, failed: 0, skipped: 0 });
     assert.equal(verifyAll(root), 6);
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('kill -9 of `milflow run` during training on a real pipeline: the rerun resumes and every entry verifies', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'milflow-kill-cli-'));
-    writeFileSync(join(dir, 'spec.yaml'), `name: killme
-dataset:
-  synthetic: { seed: 4, cases: 16, bag_size: [10, 20], dim: 8, signal: 3.0 }
-task:
-  classes: [normal, tumor]
-splits:
-  folds: 2
-models:
-  - { name: clam_sb, type: clam_sb }
-train:
-  max_epochs: 4
-  min_epochs: 1
-resources:
-  devices: [cpu]
-  slots_per_device: 2
-`);
-    const bin = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
-    const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [bin, 'run', 'spec.yaml', '--target', 'evaluate/**'], { cwd: dir, env, stdio: 'ignore' });
-    const exited = new Promise((r) => child.on('exit', r));
+  test('kill -9 of `milflow run` during training on a real pipeline: the rerun resumes and every entry verifies', { skip: isRegistered('train') ? false : 'train is not registered in this build' }, async (t) => {
+    const dir = tempDir('milflow-kill-cli-', t);
+    writeSpec(dir, syntheticSpec({
+      name: 'killme', synthetic: { seed: 4, cases: 16, bag_size: [10, 20], dim: 8, signal: 3.0 },
+      splits: { folds: 2 }, train: { max_epochs: 4, min_epochs: 1 }, resources: { devices: ['cpu'], slots_per_device: 2 },
+    }));
+    const { child, exited } = startCli(['run', 'spec.yaml', '--target', 'evaluate/**'], { cwd: dir });
     const expDir = join(dir, 'runs', 'killme');
     const events = () => {
-      const run = existsSync(expDir) ? readdirSync(expDir).filter((n) => /^\d{8}-/.test(n)).pop() : undefined;
-      return run ? lines(join(expDir, run, 'events.jsonl')).map((l) => { try { return JSON.parse(l); } catch { return {}; } }) : [];
+      const run = newestRunDir(expDir);
+      return run ? lines(join(run, 'events.jsonl')).map((l) => { try { return JSON.parse(l); } catch { return {}; } }) : [];
     };
     await waitFor(() => events().some((e) => e.type === 'stage-start' && e.kind === 'train'), 120_000, 'training to start');
     await sleep(300);
     child.kill('SIGKILL');
     await exited;
     await sleep(500);
-    const again = spawn(process.execPath, [bin, 'run', 'spec.yaml', '--target', 'evaluate/**'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    again.stdout.on('data', (d) => (out += d));
-    again.stderr.on('data', (d) => (out += d));
-    const code = await new Promise((r) => again.on('exit', r));
-    assert.equal(code, 0, out);
-    assert.match(out, /succeeded: \d+ executed, [1-9]\d* cached/);
+    const again = startCli(['run', 'spec.yaml', '--target', 'evaluate/**'], { cwd: dir });
+    const code = await again.exited;
+    assert.equal(code, 0, again.output());
+    assert.match(again.output(), /succeeded: \d+ executed, [1-9]\d* cached/);
     assert.ok(verifyAll(join(dir, 'runs')) >= 2 + 2 + 2, 'dataset, splits, 2 train, 2 evaluate');
     assert.deepEqual(readdirSync(join(dir, 'runs', 'cache', '.tmp')), []);
-    rmSync(dir, { recursive: true, force: true });
   });
 }

@@ -3,9 +3,7 @@
 // and two processes racing for one stage.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planDecls } from '../../src/dag/plan.ts';
@@ -14,6 +12,7 @@ import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import { readEvents } from '../../src/records/events.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
+import { fileLines as lines, lastJsonLine, runAtOnce, tempDir } from '../helpers/cli.ts';
 
 const KINDS = fileURLToPath(new URL('./exec-kinds.ts', import.meta.url));
 const THIS = fileURLToPath(import.meta.url);
@@ -21,7 +20,6 @@ await registerStageKind(`${KINDS}#heavy`);
 await registerStageKind(`${KINDS}#light`);
 
 const resources = { devices: ['cpu'] as [string], slots_per_device: 2 };
-const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
 
 function chain(count: string, ms = 150): StageDecl[] {
   return [
@@ -50,8 +48,8 @@ if (process.env.MILFLOW_EXEC_CHILD) {
   process.stdout.write(JSON.stringify({ status: result.record.stages[0].status }) + '\n');
   process.exit(result.exitCode);
 } else {
-  test('runs light stages in-process and heavy ones in workers; publishes verified entries and records', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+  test('runs light stages in-process and heavy ones in workers; publishes verified entries and records', async (t) => {
+    const root = tempDir('milflow-exec-', t);
     const count = join(root, 'count.txt');
     const { plan, result } = await run(chain(count), root);
     assert.equal(result.exitCode, 0, JSON.stringify(result.record.stages));
@@ -93,11 +91,10 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     assert.equal(lines(count).length, 4);
     const cachedEnd = readEvents(again.result.runDir).find((e) => e.type === 'stage-end' && e.id === 'b');
     assert.equal(cachedEnd && cachedEnd.type === 'stage-end' && cachedEnd.producedByRunId, result.runId);
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('a failing stage is recorded with its message, caches nothing, and --keep-going runs the independent branch', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+  test('a failing stage is recorded with its message, caches nothing, and --keep-going runs the independent branch', async (t) => {
+    const root = tempDir('milflow-exec-', t);
     const count = join(root, 'count.txt');
     const decls: StageDecl[] = [
       { id: 'a', kind: 't_light', params: { name: 'a' }, inputs: {} },
@@ -122,7 +119,7 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     assert.equal(again.stages.find((s) => s.id === 'after-bad')!.reason, 'new');
 
     // Without --keep-going the run stops scheduling after the failure.
-    const root2 = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+    const root2 = tempDir('milflow-exec-', t);
     const serial: StageDecl[] = [
       { id: 'bad', kind: 't_heavy', params: { name: 'bad', fail_slide: 'S1', count_file: count }, inputs: {} },
       { id: 'later', kind: 't_heavy', params: { name: 'later', count_file: count }, inputs: {} },
@@ -132,12 +129,10 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     const later = r2.result.record.stages.find((s) => s.id === 'later')!;
     assert.equal(later.status, 'skipped');
     assert.match(later.reason, /stopped after a failure/);
-    rmSync(root, { recursive: true, force: true });
-    rmSync(root2, { recursive: true, force: true });
   });
 
-  test('a slot reuses its worker process for the next heavy stage, and replaces it after a failure', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+  test('a slot reuses its worker process for the next heavy stage, and replaces it after a failure', async (t) => {
+    const root = tempDir('milflow-exec-', t);
     const count = join(root, 'count.txt');
     const decls: StageDecl[] = [
       { id: 'h1', kind: 't_heavy', params: { name: 'h1', count_file: count }, inputs: {} },
@@ -153,11 +148,10 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     const order = lines(count).map((l) => l.split(' ')[0]);
     const after = order.indexOf('bad') < order.indexOf('h3');
     if (after) assert.notEqual(pid.get('h3'), pid.get('bad'), 'a worker whose stage failed is not reused');
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('an unreachable tracking server never fails the run', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+  test('an unreachable tracking server never fails the run', async (t) => {
+    const root = tempDir('milflow-exec-', t);
     const decls: StageDecl[] = [{ id: 'a', kind: 't_light', params: { name: 'a' }, inputs: {} }];
     const plan = await planDecls(decls, { root, experiment: 't' });
     const spec = { name: 't', tracking: { mlflow: { uri: 'http://127.0.0.1:9' } } } as any;
@@ -165,11 +159,10 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     assert.equal(r.exitCode, 0);
     assert.equal(r.record.counts.executed, 1);
     assert.equal(readFileSync(join(r.runDir, 'spec.yaml'), 'utf8'), 'name: t\n');
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('retries a failed attempt in a fresh temp dir', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+  test('retries a failed attempt in a fresh temp dir', async (t) => {
+    const root = tempDir('milflow-exec-', t);
     const count = join(root, 'count.txt');
     const decls: StageDecl[] = [{ id: 'flaky', kind: 't_heavy', params: { name: 'f', fail_slide: 'S7', fail_times: 1, count_file: count }, inputs: {} }];
     const { plan, result } = await run(decls, root, { retries: 1 });
@@ -178,18 +171,17 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     assert.equal(lines(count).length, 2);
     assert.ok(new CacheStore(plan.cacheRoot).verify('t_heavy', plan.stages[0].key).ok);
     assert.ok(readEvents(result.runDir).filter((e) => e.type === 'stage-start').length === 2);
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('interruption stops workers, leaves no temp dirs or partial entries, records "interrupted"; a rerun resumes', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+  test('interruption stops workers, leaves no temp dirs or partial entries, records "interrupted"; a rerun resumes', async (t) => {
+    const root = tempDir('milflow-exec-', t);
     const count = join(root, 'count.txt');
     const decls = chain(count, 20_000);
     const ac = new AbortController();
-    const t = setTimeout(() => ac.abort(), 1500);
+    const timer = setTimeout(() => ac.abort(), 1500);
     const t0 = performance.now();
     const { plan, result } = await run(decls, root, { signal: ac.signal });
-    clearTimeout(t);
+    clearTimeout(timer);
     assert.ok(performance.now() - t0 < 10_000, 'workers were not stopped');
     assert.equal(result.exitCode, 130);
     assert.equal(result.record.status, 'interrupted');
@@ -205,28 +197,16 @@ if (process.env.MILFLOW_EXEC_CHILD) {
 
     const again = await run(chain(count, 100), root);
     assert.equal(again.result.exitCode, 0);
-    rmSync(root, { recursive: true, force: true });
   });
 
-  test('two processes racing for one stage: it runs once, the other waits and takes it from the cache', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'milflow-exec-'));
+  test('two processes racing for one stage: it runs once, the other waits and takes it from the cache', async (t) => {
+    const root = tempDir('milflow-exec-', t);
     const count = join(root, 'count.txt');
-    const env = { ...process.env, MILFLOW_EXEC_CHILD: JSON.stringify({ root, count, ms: 2000 }) };
-    delete (env as any).NODE_TEST_CONTEXT;
-    const child = () => new Promise<{ code: number | null; out: string; err: string }>((res) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', THIS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('close', (code) => res({ code, out, err }));
-    });
-    const [x, y] = await Promise.all([child(), child()]);
+    const [x, y] = await runAtOnce(2, ['--import', 'tsx', THIS], { env: { MILFLOW_EXEC_CHILD: JSON.stringify({ root, count, ms: 2000 }) } });
     assert.equal(x.code, 0, x.err);
     assert.equal(y.code, 0, y.err);
     assert.equal(lines(count).length, 1, 'the stage ran more than once');
-    const statuses = [x, y].map((r) => JSON.parse(r.out.trim().split('\n').pop()!).status).sort();
+    const statuses = [x, y].map((r) => lastJsonLine(r.out).status).sort();
     assert.deepEqual(statuses, ['cached', 'executed']);
-    rmSync(root, { recursive: true, force: true });
   });
 }

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMlflow, mlflowUnavailable, type MlflowServer } from '../helpers/mlflow.ts';
@@ -194,6 +195,33 @@ test('REST calls grow with stages, not stagesÂ²: a 74-stage cached rerun costs â
     const again = await syncRun(run2.runDir, { uri: proxy.uri, force: true });
     assert.equal(again.runsCreated + again.metricsLogged + again.paramsLogged, 0);
     assert.ok(proxy.total() <= 1, `a forced sync of a synced run: ${proxy.total()} requests`);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('two syncs of one run at once (the run\'s background sync and the user\'s): the second sends nothing again', { skip: why }, async () => {
+  const root = join(tmp, 'twosyncs');
+  const proxy = await countingProxy(server.uri);
+  try {
+    const run = writeSampleRun({ root, experiment: 'two-syncs', runId: 'r1', ...small });
+    const bin = new URL('../../bin/milflow.mjs', import.meta.url).pathname;
+    const sync = () =>
+      new Promise<string>((resolve, reject) => {
+        const p = spawn(process.execPath, [bin, 'sync', '--run', run.runDir, '--uri', proxy.uri], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.stderr.on('data', (d) => (out += d));
+        p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`sync exited ${code}: ${out}`))));
+      });
+    const outs = await Promise.all([sync(), sync()]);
+    // One of them pushed the run; the other waited for its lock, then read the state it left.
+    const pushed = outs.filter((o) => /\b\d+ runs created/.test(o) && !/\b0 runs created/.test(o));
+    assert.equal(pushed.length, 1, outs.join('\n---\n'));
+    const idle = outs.find((o) => o !== pushed[0])!;
+    assert.match(idle, /already in sync|0 runs created, 0 params, 0 metric points/, idle);
+    const snap = await snapshot('two-syncs');
+    assert.equal(Object.keys(snap).length, run.stageIds.length + 1);
   } finally {
     await proxy.close();
   }

@@ -4,11 +4,9 @@
 // against its manifest, and a rerun must be all cached without submitting anything.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { printedPath, readRunRecord, runCli, syntheticSpec, tempDir, writeSpec } from '../helpers/cli.ts';
 import { ensureSlurm, releaseSlurm, skipReason } from '../helpers/slurm.ts';
 import { sacctJob, scontrolJob, runCmd } from '../../src/exec/slurm-cli.ts';
 import { stageKinds } from '../../src/stages/registry.ts';
@@ -23,34 +21,20 @@ if (!skip && missing.length) {
 }
 after(() => releaseSlurm(h));
 
-const BIN = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'milflow-slurm-pipeline-'));
-const specPath = join(dir, 'tiny.yaml');
-writeFileSync(specPath, `
-name: slurm-tiny
-dataset:
-  synthetic: { seed: 3, cases: 16, slides_per_case: [1, 1], dim: 8, bag_size: [10, 30], tumour_fraction: [0.1, 0.3], signal: 3.0 }
-task:
-  classes: [normal, tumor]
-splits: { folds: 2, val_frac: 0.25, test_frac: 0.25, training_fractions: [1.0] }
-models:
-  - { name: clam_sb, type: clam_sb, B: 2 }
-train: { max_epochs: 2, min_epochs: 1, patience: 1 }
-resources:
-  executor: slurm
-  slurm: { poll_seconds: 0.5, mem: 1G, cpus_per_task: 1, time: "00:10:00" }
-output:
-  root: runs
-`);
+const dir = tempDir('milflow-slurm-pipeline-');
+const specPath = writeSpec(dir, syntheticSpec({
+  name: 'slurm-tiny', synthetic: { seed: 3, cases: 16, slides_per_case: [1, 1], dim: 8, bag_size: [10, 30], tumour_fraction: [0.1, 0.3], signal: 3.0 },
+  splits: { folds: 2, val_frac: 0.25, test_frac: 0.25, training_fractions: [1.0] }, models: [{ name: 'clam_sb', type: 'clam_sb', B: 2 }],
+  train: { max_epochs: 2, min_epochs: 1, patience: 1 },
+  resources: { executor: 'slurm', slurm: { poll_seconds: 0.5, mem: '1G', cpus_per_task: 1, time: '00:10:00' } },
+  output: { root: 'runs' },
+}), 'tiny.yaml');
 
-function milflow(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 10 * 60_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const milflow = (...args: string[]) => runCli(args, { cwd: dir, timeout: 10 * 60_000 });
 
 interface StageRec { id: string; kind: string; key: string; status: string; error?: string; manifestPath?: string }
-const readRecord = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'record.json'), 'utf8')) as { status: string; stages: StageRec[]; counts: Record<string, number> };
-const runDirOf = (out: string) => join(dir, /run: (.+)/.exec(out)![1].trim());
+const readRecord = (runDir: string) => readRunRecord(runDir) as { status: string; stages: StageRec[]; counts: Record<string, number> };
+const runDirOf = (out: string) => printedPath(dir, out);
 
 test('a real spec runs its heavy stages as Slurm jobs; outputs verify; a rerun is all cached', { skip, timeout: 10 * 60_000 }, async () => {
   const t0 = Date.now();

@@ -4,18 +4,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeBag } from '../../src/io/h5.ts';
+import { runCli, tempDir, writeSpec } from '../helpers/cli.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/milflow.mjs', import.meta.url));
-const milflow = (cwd: string, ...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+const milflow = (cwd: string, ...args: string[]) => runCli(args, { cwd, timeout: 60_000 });
 const spec = (dataset: string) => `name: vd\ndataset:\n${dataset}\ntask:\n  classes: [normal, tumor]\nmodels:\n  - { name: m, type: mil }\n`;
 
-test('finding 6: validate --data names duplicate ids, wrong dims, non-HDF5, truncated and directory feature files', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'milflow-vd-'));
+test('finding 6: validate --data names duplicate ids, wrong dims, non-HDF5, truncated and directory feature files', async (t) => {
+  const dir = tempDir('milflow-vd-', t);
   const h5 = join(dir, 'feats', 'h5_files');
   mkdirSync(h5, { recursive: true });
   const bag = (id: string, n: number, dim: number) => writeBag(join(h5, `${id}.h5`), new Float32Array(n * dim).fill(0.5), n, dim);
@@ -27,10 +25,10 @@ test('finding 6: validate --data names duplicate ids, wrong dims, non-HDF5, trun
   writeFileSync(join(h5, 's3.h5'), 'slide_id,feature\ns3,1\n');
   mkdirSync(join(h5, 's5.h5'));
   writeFileSync(join(dir, 'slides.csv'), 'case_id,slide_id,label\nc1,s1,normal\nc2,s2,tumor\nc2,s2,tumor\nc3,s3,normal\nc4,s4,tumor\nc5,s5,normal\nc6,s6,tumor\n');
-  writeFileSync(join(dir, 'spec.yaml'), spec('  clam: { csv: slides.csv, features_dir: feats }'));
+  writeSpec(dir, spec('  clam: { csv: slides.csv, features_dir: feats }'));
   const r = milflow(dir, 'validate', 'spec.yaml');
-  const out = r.stdout + r.stderr;
-  assert.equal(r.status, 2, out);
+  const out = r.out + r.err;
+  assert.equal(r.code, 2, out);
   assert.match(out, /slides\.csv:4: slide 's2' is listed twice \(also line 3\)/);
   assert.match(out, /s3\.h5: is not an HDF5 file: no HDF5 signature \(it looks like text\)/);
   assert.match(out, /s4\.h5: is truncated: \d+ bytes, but its HDF5 superblock says \d+/);
@@ -38,32 +36,29 @@ test('finding 6: validate --data names duplicate ids, wrong dims, non-HDF5, trun
   assert.match(out, /slide 's6': features have dimension 16, but slide 's1' has 8/);
   assert.doesNotMatch(out, /name not defined|HDF5-DIAG/);
   // --no-data skips the reading (the spec itself is fine).
-  assert.equal(milflow(dir, 'validate', 'spec.yaml', '--no-data').status, 0);
-  rmSync(dir, { recursive: true, force: true });
+  assert.equal(milflow(dir, 'validate', 'spec.yaml', '--no-data').code, 0);
 });
 
-test('finding 6: a FIFO as the CSV is refused at once by validate and run (no blocking, no lost SIGTERM)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'milflow-vd-'));
+test('finding 6: a FIFO as the CSV is refused at once by validate and run (no blocking, no lost SIGTERM)', (t) => {
+  const dir = tempDir('milflow-vd-', t);
   const mk = spawnSync('mkfifo', [join(dir, 'bags.csv')]);
   if (mk.status !== 0) return; // no mkfifo here
-  writeFileSync(join(dir, 'spec.yaml'), spec('  mil_csv: { csv: bags.csv }'));
+  writeSpec(dir, spec('  mil_csv: { csv: bags.csv }'));
   for (const verb of ['validate', 'run']) {
     const t0 = Date.now();
     const r = milflow(dir, verb, 'spec.yaml');
-    assert.equal(r.status, 2, `${verb}: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, /named pipe \(FIFO\): bags\.csv/);
+    assert.equal(r.code, 2, `${verb}: ${r.out}${r.err}`);
+    assert.match(r.err, /named pipe \(FIFO\): bags\.csv/);
     assert.ok(Date.now() - t0 < 30_000);
   }
-  rmSync(dir, { recursive: true, force: true });
 });
 
-test('finding 6: absurd synthetic sizes are spec errors, not an out-of-memory abort', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'milflow-vd-'));
-  writeFileSync(join(dir, 'spec.yaml'), spec('  synthetic: { seed: 1, cases: 2000000000 }'));
+test('finding 6: absurd synthetic sizes are spec errors, not an out-of-memory abort', (t) => {
+  const dir = tempDir('milflow-vd-', t);
+  writeSpec(dir, spec('  synthetic: { seed: 1, cases: 2000000000 }'));
   const r = milflow(dir, 'validate', 'spec.yaml');
-  assert.equal(r.status, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /spec\.yaml:\d+:\d+ dataset\.synthetic\.cases: 2000000000 cases make about 4\.0 billion slides/);
-  writeFileSync(join(dir, 'spec.yaml'), spec('  synthetic: { seed: 1, cases: 100000, bag_size: [100000, 100000], dim: 1024 }'));
-  assert.match(milflow(dir, 'validate', 'spec.yaml').stderr, /about \d+\.\d TiB of features/);
-  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.code, 2, r.out + r.err);
+  assert.match(r.err, /spec\.yaml:\d+:\d+ dataset\.synthetic\.cases: 2000000000 cases make about 4\.0 billion slides/);
+  writeSpec(dir, spec('  synthetic: { seed: 1, cases: 100000, bag_size: [100000, 100000], dim: 1024 }'));
+  assert.match(milflow(dir, 'validate', 'spec.yaml').err, /about \d+\.\d TiB of features/);
 });

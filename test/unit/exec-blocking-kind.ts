@@ -16,3 +16,6 @@ export const blocking: StageKind<{ name: string; ms: number; started_file: strin
     return {};
   },
 };
+
+/** The same on a worker process (heavy). */
+export const blockingHeavy: StageKind<{ name: string; ms: number; started_file: string }> = { ...blocking, kind: 't_block_heavy', heavy: true };

@@ -20,25 +20,28 @@ import type { StageDecl } from '../../src/types/stage.ts';
 const THIS = fileURLToPath(import.meta.url);
 const BLOCK_MS = 5000;
 
-const decls = (started: string): StageDecl[] => [
+const decls = (started: string, kind: string): StageDecl[] => [
   { id: 'a', kind: 't_light', params: { name: 'a' }, inputs: {} },
-  { id: 'b', kind: 't_block', params: { name: 'b', ms: BLOCK_MS, started_file: started }, inputs: { a: 'a' } },
+  { id: 'b', kind, params: { name: 'b', ms: BLOCK_MS, started_file: started }, inputs: { a: 'a' } },
 ];
 
 if (process.env.MILFLOW_BLOCK_CHILD) {
-  const { root, started } = JSON.parse(process.env.MILFLOW_BLOCK_CHILD);
+  const { root, started, kind } = JSON.parse(process.env.MILFLOW_BLOCK_CHILD);
   await registerStageKind(`${fileURLToPath(new URL('../integration/exec-kinds.ts', import.meta.url))}#light`);
   await registerStageKind(`${fileURLToPath(new URL('./exec-blocking-kind.ts', import.meta.url))}#blocking`);
-  const plan = await planDecls(decls(started), { root, experiment: 'blk' });
-  const r = await executePlan({ plan, progress: 'lines', handleSigint: true });
+  await registerStageKind(`${fileURLToPath(new URL('./exec-blocking-kind.ts', import.meta.url))}#blockingHeavy`);
+  const plan = await planDecls(decls(started, kind), { root, experiment: 'blk' });
+  const r = await executePlan({ plan, progress: 'lines', handleSigint: true, resources: { devices: ['cpu'], slots_per_device: 1 } });
   // As the CLI does: an exit code, no process.exit(), so anything left holding the process shows.
   process.exitCode = r.exitCode;
 } else {
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    test(`${sig} while a light stage computes for ${BLOCK_MS / 1000} s without awaiting: stops in ~1 s, exit 130, nothing partial cached`, async () => {
+  const cases = [['SIGTERM', 't_block'], ['SIGINT', 't_block'], ['SIGTERM', 't_block_heavy']] as const;
+  for (const [sig, kind] of cases) {
+    const where = kind === 't_block' ? 'a light stage (worker thread)' : 'a heavy stage (worker process)';
+    test(`${sig} while ${where} computes for ${BLOCK_MS / 1000} s without awaiting: stops in ~1 s, exit 130, nothing partial cached`, async (t) => {
       const root = mkdtempSync(join(tmpdir(), 'milflow-block-'));
       const started = join(root, 'started.txt');
-      const env = { ...process.env, MILFLOW_BLOCK_CHILD: JSON.stringify({ root, started }) };
+      const env = { ...process.env, MILFLOW_BLOCK_CHILD: JSON.stringify({ root, started, kind }) };
       delete (env as any).NODE_TEST_CONTEXT;
       const child = spawn(process.execPath, ['--import', 'tsx', THIS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
@@ -54,6 +57,7 @@ if (process.env.MILFLOW_BLOCK_CHILD) {
       child.kill(sig);
       const code = await exited;
       const took = Date.now() - tKill;
+      t.diagnostic(`exited ${took} ms after ${sig}`);
       assert.equal(code, EXIT.interrupted, err);
       assert.ok(took < 1500, `took ${took} ms after ${sig} to exit (the stage blocks for ${BLOCK_MS} ms)`);
       assert.match(err, /interrupted: stopping/);

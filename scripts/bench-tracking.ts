@@ -1,0 +1,126 @@
+// What MLflow tracking costs a fully cached run, against a real `mlflow server` (issue 12):
+//   node --import tsx scripts/bench-tracking.ts [--dir DIR] [--runs N]
+// 1. the command's wall time with tracking on (A) against the same spec without it (B), paired
+//    A B A B … by farm-bench when it is on PATH (else by this script), as A/B ratios;
+// 2. one more tracked run, measured to the moment MLflow holds all of it (the run's own pushes
+//    plus the background sync it hands the rest to), with the REST calls counted by a proxy.
+// The spec has 74 stages (synthetic slides, 5 folds × 3 fractions × {CLAM-SB, MIL}).
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { countingProxy } from '../test/helpers/counting-proxy.ts';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const BIN = join(ROOT, 'bin', 'milflow.mjs');
+const dir = resolve(arg('--dir', mkdtempSync(join(tmpdir(), 'milflow-bench-tracking-'))));
+const runs = Number(arg('--runs', '5'));
+mkdirSync(dir, { recursive: true });
+const say = (m: string) => process.stdout.write(`${m}\n`);
+
+const spec = (name: string, tracking = '') => `name: ${name}
+dataset:
+  synthetic: { seed: 7, cases: 40, slides_per_case: [1, 2], dim: 64, bag_size: [24, 96], tumour_fraction: [0.05, 0.15], signal: 4 }
+task: { classes: [normal, tumor] }
+splits: { mode: nested, folds: 5, val_frac: 0.1, test_frac: 0.1, seed: 1, training_fractions: [1, 0.5, 0.25] }
+models:
+  - { name: clam_sb, type: clam_sb, B: 8, c1: 0.7, c2: 0.3 }
+  - { name: mil, type: mil }
+train: { lr: 0.0002, weight_decay: 0.00001, max_epochs: 2, min_epochs: 1, patience: 1, seed: 1 }
+evaluate: { ci: delong }
+resources: { devices: auto, threads_per_slot: 1 }
+output: { root: ${join(dir, 'runs')} }
+${tracking}`;
+
+async function main() {
+  const port = 15000 + Math.floor(Math.random() * 2000);
+  say(`bench-tracking: ${dir}; MLflow server on port ${port} (sqlite, one worker)`);
+  const server = spawn('bash', [join(ROOT, 'scripts', 'start-mlflow.sh'), String(port), join(dir, 'server')], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const stop = () => {
+    try {
+      process.kill(-server.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  };
+  process.on('exit', stop);
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
+    if (i > 600) throw new Error('MLflow server did not start in 5 min');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const proxy = await countingProxy(base);
+  const plain = join(dir, 'spec.yaml');
+  const tracked = join(dir, 'spec-mlflow.yaml');
+  writeFileSync(plain, spec('bench74'));
+  writeFileSync(tracked, spec('bench74m', `tracking: { mlflow: { uri: ${proxy.uri}, experiment: bench74 } }\n`));
+  const cli = (specPath: string) => {
+    const r = spawnSync(process.execPath, [BIN, 'run', specPath], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`milflow run ${specPath} failed:\n${r.stderr}`);
+    return r;
+  };
+  say('computing the 74 stages once (not timed)…');
+  cli(plain);
+  cli(tracked);
+  await syncsDone(join(dir, 'runs', 'bench74m'));
+
+  say(`\n1. fully cached run, tracking on (A) vs off (B), ${runs} pairs:`);
+  const fb = spawnSync('farm-bench', ['-n', String(runs), '--warmup', '1', '--timeout', '1200', '--vs', `${process.execPath} ${BIN} run ${plain}`, '--', process.execPath, BIN, 'run', tracked], { encoding: 'utf8' });
+  if (fb.error) say(`(farm-bench not on PATH: ${fb.error.message}; skipped)`);
+  else say(fb.stdout + fb.stderr);
+  await syncsDone(join(dir, 'runs', 'bench74m'));
+
+  say('2. one tracked run until MLflow holds all of it:');
+  proxy.reset();
+  const t0 = performance.now();
+  const r = cli(tracked);
+  const t1 = performance.now();
+  const runDir = join(dir, 'runs', 'bench74m', /run: .*\/([^/\s]+)\n/.exec(r.stdout)![1]);
+  await syncsDone(join(dir, 'runs', 'bench74m'));
+  const t2 = performance.now();
+  const state = JSON.parse(readFileSync(join(runDir, 'tracking-state.json'), 'utf8'));
+  const children = Object.keys(state.stages).length;
+  const held = await fetch(`${base}/api/2.0/mlflow/runs/search`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ experiment_ids: [state.experimentId], filter: `tags.\`milflow.run_id\` = '${runDir.split('/').pop()}'`, max_results: 1000 }),
+  }).then((x) => x.json() as Promise<{ runs?: unknown[] }>);
+  say(`   command: ${((t1 - t0) / 1000).toFixed(2)} s; MLflow complete (run + background sync): ${((t2 - t0) / 1000).toFixed(2)} s`);
+  say(`   MLflow holds ${held.runs?.length ?? 0} runs for it (parent + ${children} stage children); state pending: ${state.pending}`);
+  say(`   REST calls: ${proxy.total()} (${(proxy.total() / Math.max(1, children)).toFixed(2)} per stage)`);
+  for (const [k, n] of [...proxy.counts].sort((a, b) => b[1] - a[1])) say(`     ${String(n).padStart(5)}  ${k}`);
+  await proxy.close();
+  stop();
+}
+
+/** Resolves when no background sync of any run under expDir is running or pending. */
+async function syncsDone(expDir: string, maxMs = 600_000): Promise<void> {
+  const until = Date.now() + maxMs;
+  for (;;) {
+    const busy = readdirSync(expDir).some((r) => {
+      const d = join(expDir, r);
+      if (existsSync(join(d, 'tracking-sync.lock'))) return true;
+      try {
+        return JSON.parse(readFileSync(join(d, 'tracking-state.json'), 'utf8')).pending === true;
+      } catch {
+        return false;
+      }
+    });
+    if (!busy) return;
+    if (Date.now() > until) throw new Error(`background syncs under ${expDir} still busy after ${maxMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
