@@ -2,8 +2,7 @@
 // process actually gets on its slot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectGpus, resolveSlots, slotEnv } from '../../src/exec/devices.ts';
@@ -11,6 +10,7 @@ import { planDecls } from '../../src/dag/plan.ts';
 import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import { CacheStore } from '../../src/cache/store.ts';
+import { tempDir } from '../helpers/cli.ts';
 
 test('CPU slots: slots_per_device, or cores / threads_per_slot; --jobs caps', async () => {
   const a = await resolveSlots({ devices: ['cpu'] }, { cores: 8 });
@@ -43,13 +43,12 @@ test('GPU slots: slots_per_device per GPU, memory growth when shared, pinned CUD
   assert.equal(auto.slots[0].kind, gpus.length ? 'gpu' : 'cpu');
 });
 
-test('a worker runs with its slot\'s thread and device environment', async () => {
+test('a worker runs with its slot\'s thread and device environment', async (t) => {
   await registerStageKind(`${fileURLToPath(new URL('./exec-kinds.ts', import.meta.url))}#heavy`);
-  const root = mkdtempSync(join(tmpdir(), 'milflow-dev-'));
+  const root = tempDir('milflow-dev-', t);
   const plan = await planDecls([{ id: 'h', kind: 't_heavy', params: { name: 'h' }, inputs: {} }], { root, experiment: 'd' });
   const r = await executePlan({ plan, progress: 'none', resources: { devices: ['cpu'], threads_per_slot: 1 } });
   assert.equal(r.exitCode, 0);
   const env = JSON.parse(readFileSync(join(new CacheStore(plan.cacheRoot).entryDir('t_heavy', plan.stages[0].key), 'env.json'), 'utf8'));
   assert.deepEqual(env, { omp: '1', openblas: '1', cuda: '', device: { kind: 'cpu', index: 0, threads: 1 } });
-  rmSync(root, { recursive: true, force: true });
 });
