@@ -9,11 +9,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { UsageError } from '../errors.ts';
+import { COLORMAPS, isColormap, type ColormapName } from '../heatmaps/paint.ts';
 
 const num = (name: string, min = 0) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < min) throw new UsageError(`${name} must be a number ≥ ${min}, not '${v}'`);
   return n;
+};
+// Checked before segmenting and encoding, so a typo costs nothing.
+const cmapName = (v: string): ColormapName => {
+  const k = v.toLowerCase();
+  if (!isColormap(k)) throw new UsageError(`--cmap must be one of ${COLORMAPS.join(', ')}, not '${v}'`);
+  return k;
 };
 const list = (name: string, len?: number) => (v: string) => {
   const xs = v.split(',').map((x) => x.trim()).filter(Boolean);
@@ -24,7 +31,7 @@ const list = (name: string, len?: number) => (v: string) => {
 interface Opts {
   slide: string; checkpoint: string; encoder: string; dim: number; inputSize: number; mean: string[]; std: string[];
   preset: string; patchSize: number; level: number; overlap: number; roi?: string[]; blur?: boolean; binarize?: boolean; threshold: number;
-  visLevel: number; maxSide: number; cmap: string; alpha: number; blankCanvas?: boolean; topk: number; bottomk: number;
+  visLevel: number; maxSide: number; cmap: ColormapName; alpha: number; blankCanvas?: boolean; topk: number; bottomk: number;
   classes?: string[]; label?: string; out: string; force?: boolean;
 }
 
@@ -49,7 +56,7 @@ export function register(program: Command): void {
     .option('--threshold <f>', 'percentile / 100 for --binarize', num('--threshold'), 0.5)
     .option('--vis-level <n>', 'pyramid level to draw at (-1: finest that fits --max-side)', (v: string) => Number(v), -1)
     .option('--max-side <px>', 'longest side of the picture', num('--max-side', 64), 2048)
-    .option('--cmap <name>', 'coolwarm | jet | viridis | rdbu_r', 'coolwarm')
+    .option('--cmap <name>', COLORMAPS.join(' | '), cmapName, 'coolwarm' as ColormapName)
     .option('--alpha <f>', 'weight of the colour over the slide', num('--alpha'), 0.4)
     .option('--blank-canvas', 'draw on white instead of the slide')
     .option('--topk <k>', 'export the k highest-scoring patches as PNG tiles', num('--topk'), 0)

@@ -4,6 +4,7 @@
 // stage per slide × checkpoint, so each is cached on its own). WSI datasets only: the loader's
 // validation (src/spec/heatmaps.ts) rejects the others by name.
 import type { Json } from '../types/stage.ts';
+import type { HeatmapOptions } from '../heatmaps/render.ts';
 
 interface RawLike {
   base: string;
@@ -62,11 +63,12 @@ export function planHeatmaps(spec: any, wsiStages: RawLike[], classes: string[])
   const chosenFracs: number[] = h.fractions ?? [Math.max(...fracs)];
   const chosenFolds: number[] = h.folds ?? [0];
   const models: string[] | undefined = h.models;
-  const options: Record<string, unknown> = {
+  const options: HeatmapOptions = {
     overlap, blur: h.blur ?? false, binarize: h.binarize ?? false, threshold: h.threshold ?? 0.5, max_side: h.max_side ?? 2048,
     cmap: h.cmap ?? 'coolwarm', alpha: h.alpha ?? 0.4, blank_canvas: h.blank_canvas ?? false, topk: h.topk ?? 0, bottomk: h.bottomk ?? 0,
   };
   if (h.roi) options.roi = h.roi;
+  // -1 (auto) is left out, as unset means auto to the renderer: the stage params stay as they were.
   if ((h.vis_level ?? -1) >= 0) options.vis_level = h.vis_level;
   const first = [...perSlide.values()][0];
   const extra: Record<string, unknown> = {};

@@ -1,6 +1,7 @@
 // Attention heatmap arithmetic (DESIGN.md: raw attention of the predicted class → percentiles →
 // diverging colormap over the slide; overlapping patches averaged, scores referred to the
 // non-overlapping set). Pure functions over typed arrays, so the unit tests can check them by hand.
+import type { Heatmaps } from '../spec/types.gen.ts';
 
 /**
  * Percentile of each value against a reference set: 100 × #{r ∈ reference : r ≤ v} / |reference|
@@ -162,16 +163,20 @@ export function attentionRow(A_raw: Float32Array, n: number, yHat: number): Floa
 
 // Colormaps by name (CLAM passes a matplotlib name): anchors sampled from matplotlib's maps,
 // linear in between. coolwarm is CLAM's visHeatmap default; jet its config template's.
-const CMAPS: Record<string, [number, number, number][]> = {
+// Keyed by the schema's cmap enum: a name added there without anchors here fails to compile.
+const CMAPS: Record<ColormapName, [number, number, number][]> = {
   coolwarm: [[59, 76, 192], [98, 130, 234], [141, 176, 254], [184, 208, 249], [221, 221, 221], [245, 196, 173], [244, 154, 123], [222, 96, 77], [180, 4, 38]],
   jet: [[0, 0, 128], [0, 0, 255], [0, 128, 255], [0, 255, 255], [128, 255, 128], [255, 255, 0], [255, 128, 0], [255, 0, 0], [128, 0, 0]],
   viridis: [[68, 1, 84], [72, 40, 120], [62, 74, 137], [49, 104, 142], [38, 130, 142], [31, 158, 137], [53, 183, 121], [109, 205, 89], [180, 222, 44], [253, 231, 37]],
   rdbu_r: RDBU_R,
 };
-export const COLORMAPS = Object.keys(CMAPS);
+export type ColormapName = NonNullable<Heatmaps['cmap']>;
+export const COLORMAPS = Object.keys(CMAPS) as ColormapName[];
+export const isColormap = (name: string): name is ColormapName => Object.hasOwn(CMAPS, name);
 
 export function colormap(name: string): (t: number) => [number, number, number] {
-  const a = CMAPS[name.toLowerCase()];
+  const key = name.toLowerCase();
+  const a = isColormap(key) ? CMAPS[key] : undefined;
   if (!a) throw new Error(`unknown colormap '${name}' (one of ${COLORMAPS.join(', ')})`);
   return (t) => {
     const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0.5)) * (a.length - 1);

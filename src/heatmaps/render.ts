@@ -10,28 +10,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { LoadedModel } from '../models/index.ts';
+import type { Heatmaps } from '../spec/types.gen.ts';
 import { Slide } from '../wsi/openslide.ts';
 import { attentionRow, averageScores, binarizeScores, blend, blurMap, colormap, percentiles, tissueMask, type TissueOutline } from './paint.ts';
 import { slideImage } from './slide-image.ts';
 
-export interface HeatmapOptions {
-  /** Overlap of the heatmap grid (0 = the reference grid; CLAM's 0.5–0.95 for smooth maps). */
-  overlap?: number;
-  /** Level-0 region [x1, y1, x2, y2]. */
-  roi?: [number, number, number, number];
-  blur?: boolean;
-  binarize?: boolean;
-  /** Percentile / 100 a patch must reach to be painted when binarizing (CLAM's binary_thresh). */
-  threshold?: number;
-  /** Pyramid level to draw at; unset: the finest level whose region fits max_side. */
-  vis_level?: number;
-  max_side?: number;
-  cmap?: string;
-  alpha?: number;
-  blank_canvas?: boolean;
-  topk?: number;
-  bottomk?: number;
-}
+/**
+ * How to draw: the spec's `heatmaps:` options (schemas/experiment.schema.json, the one source of
+ * their names, types and meaning), without the fields choosing what to draw. Every option may be
+ * unset (the renderer's defaults: CLAM's visHeatmap ones). `vis_level` unset or negative (the
+ * spec's -1) both mean the finest level whose picture fits `max_side`.
+ */
+export type HeatmapOptions = Omit<Heatmaps, 'slides' | 'models' | 'fractions' | 'folds'>;
 
 export interface Grid {
   /** Level-0 top-left corners, interleaved x, y. */
