@@ -113,13 +113,13 @@ export function statusText(dir: string, rec: RunRecord): string {
   // A running record still holds its start-time counts; the events say how far it got.
   if (rec.status !== 'running') lines.push(`  ${rec.stages.length} stages: ${c.executed} executed, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped`);
   // Live state comes from the events (record.json is rewritten only at the start and the end).
-  const ended = new Map<string, { status: string; error?: string }>();
+  const ended = new Map<string, { status: string; error?: string; log?: string }>();
   const started = new Map<string, string>();
   const progress = new Map<string, string>();
   for (const e of readEvents(dir)) {
     if (e.type === 'stage-start') started.set(e.id, e.time);
     if (e.type === 'stage-progress') progress.set(e.id, `${e.done}/${e.total}${e.note ? ` ${e.note}` : ''}`);
-    if (e.type === 'stage-end') ended.set(e.id, { status: e.status, error: e.error });
+    if (e.type === 'stage-end') ended.set(e.id, { status: e.status, error: e.error, log: e.log });
   }
   if (rec.status === 'running') {
     const done = [...ended.values()];
@@ -132,11 +132,12 @@ export function statusText(dir: string, rec: RunRecord): string {
     }
   }
   const failed = rec.status === 'running'
-    ? [...ended].filter(([, v]) => v.status === 'failed').map(([id, v]) => ({ id, error: v.error }))
+    ? [...ended].filter(([, v]) => v.status === 'failed').map(([id, v]) => ({ id, error: v.error, log: v.log }))
     : rec.stages.filter((s) => s.status === 'failed');
   if (failed.length) {
     lines.push('  failed:');
-    for (const f of failed) lines.push(`    ${f.id}: ${f.error ?? '(no message)'}`);
+    // As `milflow run` says it (src/errors.ts StageError): the reason, then the stage's log.
+    for (const f of failed) lines.push(`    ${f.id}: ${f.error ?? '(no message)'}${f.log ? ` (log: ${f.log})` : ''}`);
   }
   lines.push(`  record: ${dir}`);
   return lines.join('\n') + '\n';

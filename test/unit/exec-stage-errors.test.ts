@@ -12,6 +12,8 @@ import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import { readEvents } from '../../src/records/events.ts';
 import { EXIT, StageError, exitCodeOf } from '../../src/errors.ts';
+import { statusText } from '../../src/cli/status.ts';
+import { readRecord } from '../../src/records/journal.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
 
 const KINDS = fileURLToPath(new URL('../integration/exec-kinds.ts', import.meta.url));
@@ -47,6 +49,8 @@ test('a stage failing in-process and one failing in a worker: same StageError sh
     assert.deepEqual([s.status, s.error, s.log], ['failed', e.reason, e.logPath]);
     const end = readEvents(r.runDir).find((ev) => ev.type === 'stage-end' && ev.id === e.stageId);
     assert.ok(end && end.type === 'stage-end' && end.log === e.logPath && end.error === e.reason);
+    // `milflow status` says it the same way.
+    assert.ok(statusText(r.runDir, readRecord(r.runDir)).includes(`    ${e.message}\n`), `status does not show: ${e.message}`);
   }
   assert.equal(r.record.stages.find((x) => x.id === 'ok')!.log, undefined, 'only failed stages name a log here');
   rmSync(root, { recursive: true, force: true });
