@@ -111,7 +111,7 @@ export function register(program: Command): void {
         const size = ref.attrs.patch_size * ref.attrs.downsample[0];
         const r = await renderSlideHeatmap(
           {
-            slidePath, slideId: id, model, reference: ref, patchSize: size, tile: { level: ref.attrs.patch_level, size: ref.attrs.patch_size },
+            slidePath, slideId: id, model, reference: ref, patchSize: size, tissue: seg, tile: { level: ref.attrs.patch_level, size: ref.attrs.patch_size },
             overlapGrid: (step) => grid(Math.max(1, Math.round(step / ref.attrs.downsample[0])), `${Math.round(o.overlap * 100)} % overlap grid`),
             classes: o.classes ?? [], trueLabel: o.label, modelName: ckpt.split('/').slice(-2).join('/'), outDir,
           },

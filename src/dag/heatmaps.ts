@@ -47,7 +47,8 @@ export function planHeatmaps(spec: any, wsiStages: RawLike[], classes: string[])
       if (!s?.patch?.externals?.slide) continue;
       inputs[`patch:${sid}`] = s.patch.base;
       externals[`slide:${sid}`] = s.patch.externals.slide;
-      if (overlap > 0 && s.segment) inputs[`segment:${sid}`] = s.segment.base;
+      // Always: the tissue contours clip the colour (and, with overlap, are patched again).
+      if (s.segment) inputs[`segment:${sid}`] = s.segment.base;
       if (overlap > 0 && s.extract?.externals?.encoder) externals.encoder = s.extract.externals.encoder;
     }
     return { inputs, externals };

@@ -71,6 +71,53 @@ export function averageScores(coords: ArrayLike<number>, scores: ArrayLike<numbe
   return { mean, count };
 }
 
+/** Tissue as the segment stage outlines it: contours and each contour's holes, flat x,y in level-0 pixels. */
+export interface TissueOutline {
+  tissue: ArrayLike<number>[];
+  holes: ArrayLike<number>[][];
+}
+
+/**
+ * 1 where a canvas pixel's centre (level-0, the canvas starting at `origin`) lies inside a tissue
+ * contour and outside that contour's holes, else 0: the region CLAM colours when it segments
+ * (each contour filled, then its holes cleared, in contour order). Scanline fill per row.
+ */
+export function tissueMask(t: TissueOutline, canvas: Canvas, origin: [number, number] = [0, 0]): Uint8Array {
+  const { width: W, height: H, scale: [sx, sy] } = canvas;
+  const mask = new Uint8Array(W * H);
+  const fill = (poly: ArrayLike<number>, value: 0 | 1) => {
+    const n = poly.length / 2;
+    if (n < 3) return;
+    let yMin = Infinity, yMax = -Infinity;
+    for (let i = 1; i < poly.length; i += 2) { yMin = Math.min(yMin, poly[i]); yMax = Math.max(yMax, poly[i]); }
+    const first = (v: number, o: number, s: number) => Math.ceil((v - o) / s - 0.5);
+    const r0 = Math.max(0, first(yMin, origin[1], sy)), r1 = Math.min(H, first(yMax, origin[1], sy) + 1);
+    const xs: number[] = [];
+    for (let py = r0; py < r1; py++) {
+      const yc = origin[1] + (py + 0.5) * sy;
+      xs.length = 0;
+      for (let i = 0, j = n - 1; i < n; j = i++) {
+        const yi = poly[2 * i + 1], yj = poly[2 * j + 1];
+        // Half-open in y so a vertex on the scanline counts once.
+        if ((yi <= yc && yc < yj) || (yj <= yc && yc < yi)) {
+          const xi = poly[2 * i], xj = poly[2 * j];
+          xs.push(xi + ((yc - yi) * (xj - xi)) / (yj - yi));
+        }
+      }
+      xs.sort((a, b) => a - b);
+      for (let k = 0; k + 1 < xs.length; k += 2) {
+        const x0 = Math.max(0, first(xs[k], origin[0], sx)), x1 = Math.min(W, first(xs[k + 1], origin[0], sx));
+        if (x1 > x0) mask.fill(value, py * W + x0, py * W + x1);
+      }
+    }
+  };
+  t.tissue.forEach((c, i) => {
+    fill(c, 1);
+    for (const h of t.holes[i] ?? []) fill(h, 0);
+  });
+  return mask;
+}
+
 // ColorBrewer RdBu (11 classes) reversed: dark blue (low) → near-white (middle) → dark red (high).
 const RDBU_R: [number, number, number][] = [
   [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240], [247, 247, 247],

@@ -1,8 +1,8 @@
 // One slide's heatmap as CLAM's create_heatmaps.py draws it (behaviour learned from CLAM's
 // visHeatmap; no code taken): scores of a reference grid (the training patches, no overlap), an
 // optional overlapping grid scored by the same model with percentiles referred to the reference
-// scores, ROI crop, binarize, blur, colormap + alpha over the slide (or a blank canvas) at a
-// chosen pyramid level, top-k / bottom-k patches as PNG tiles. Writes, per slide:
+// scores, ROI crop, binarize, blur, colormap + alpha over the slide's tissue (or a blank canvas) at
+// a chosen pyramid level, top-k / bottom-k patches as PNG tiles. Writes, per slide:
 //   <id>.png (heatmap), <id>.original.png (same region, no overlay), <id>.figure.png (original
 //   beside the heatmap, colour bar, caption), <id>.csv (x, y, score, percentile of every drawn
 //   patch), <id>.json (caption facts), topk/ and bottomk/ tiles with <id>.samples.csv.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { LoadedModel } from '../models/index.ts';
 import { Slide } from '../wsi/openslide.ts';
-import { attentionRow, averageScores, binarizeScores, blend, blurMap, colormap, percentiles } from './paint.ts';
+import { attentionRow, averageScores, binarizeScores, blend, blurMap, colormap, percentiles, tissueMask, type TissueOutline } from './paint.ts';
 import { slideImage } from './slide-image.ts';
 
 export interface HeatmapOptions {
@@ -50,6 +50,11 @@ export interface SlideHeatmapInput {
   /** Side of a patch in level-0 pixels, and what to read for a tile (level + size at it). */
   patchSize: number;
   tile: { level: number; size: number };
+  /**
+   * The slide's tissue (the segment stage's contours and holes): colour is painted only there,
+   * as CLAM does when it segments, so patch squares reaching into the background leave it bare.
+   */
+  tissue: TissueOutline;
   /** The overlapping grid's features (computed only when overlap > 0). */
   overlapGrid?: (step: number) => Promise<Grid>;
   classes: string[];
@@ -134,9 +139,10 @@ export async function renderSlideHeatmap(inp: SlideHeatmapInput, o: HeatmapOptio
   const values = o.binarize ? binarizeScores(shown, threshold) : shown;
   let map = averageScores(rel, values, inp.patchSize, img);
   if (o.binarize) for (let p = 0; p < map.mean.length; p++) if (map.count[p]) map.mean[p] = Math.round(map.mean[p] / 100) * 100;
-  // Painted: pixels under at least one patch at or above the threshold.
+  // Painted: tissue pixels under at least one patch at or above the threshold.
   const hot = averageScores(rel, Float64Array.from(shown, (v) => (v / 100 >= threshold ? 1 : 0)), inp.patchSize, img);
-  const paint = Uint8Array.from(hot.mean, (v, p) => (hot.count[p] && v > 0 ? 1 : 0));
+  const onTissue = tissueMask(inp.tissue, img, [region[0], region[1]]);
+  const paint = Uint8Array.from(hot.mean, (v, p) => (hot.count[p] && v > 0 && onTissue[p] ? 1 : 0));
   if (o.blur) map = blurMap(map, img.width, img.height, 2 * Math.round((inp.patchSize / img.scale[0]) * (1 - overlap)) + 1);
   const base = o.blank_canvas ? new Uint8Array(img.width * img.height * 3).fill(255) : img.rgb;
   const painted = blend(base, map, paint, alpha, cmap);

@@ -2,14 +2,15 @@
 //   heatmap/<model>[/<sweep>]/frac=<f>/fold=<k>                the first `n` test slides of the fold;
 //   heatmap/<model>[/<sweep>]/frac=<f>/fold=<k>/slide=<id>     one named slide (cached per slide × checkpoint).
 // Per slide (src/heatmaps/render.ts): the checkpoint scores the slide's bag (the training grid,
-// the reference), and with `overlap` > 0 an overlapping grid patched inside the segment stage's
+// the reference), colour goes on the segment stage's tissue only, and with `overlap` > 0 an overlapping grid patched inside the segment stage's
 // tissue contours and encoded by the dataset's encoder; percentiles of the drawn grid are referred
 // to the reference scores. Outputs under heatmaps/: <slide>.png, .original.png, .figure.png, .csv,
 // .json, .samples.csv and topk/, bottomk/ tiles.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, StageKind } from '../types/stage.ts';
 import { readBag } from '../io/h5.ts';
+import { readJsonFile } from '../records/journal.ts';
 import { loadModel } from '../models/index.ts';
 import { readBagPaths, readDatasetDir, readSplitsCsv } from '../splits/index.ts';
 import { readCoordsH5 } from '../wsi/coords-h5.ts';
@@ -80,11 +81,13 @@ const stage: StageKind<HeatmapParams> = {
       const size = attrs.patch_size * attrs.downsample[0];
       if (!(size > 0)) throw new Error(`${coordsFile}: patch_size/downsample attributes give no patch size`);
       if (!bag.coords || bag.coords.length !== 2 * bag.n) throw new Error(`${bags.get(sid)}: bag of slide '${sid}' has no coords for its ${bag.n} patches`);
+      // The segment stage's contours: where colour may go, and where an overlapping grid is patched.
+      const segIn = ctx.inputs[`segment:${sid}`];
+      if (!segIn) throw new Error(`${ctx.id}: slide '${sid}' has no input segment:${sid} (its tissue contours)`);
+      const seg = readJsonFile<Segmentation>(join(segIn.dir, 'segmentation.json'), 'segmentation');
       const overlapGrid = async (step: number) => {
-        const segIn = ctx.inputs[`segment:${sid}`];
         const onnx = ctx.externals.encoder;
-        if (!segIn || !onnx || !p.patch || !p.encoder) throw new Error(`${ctx.id}: overlap needs the segment:${sid} input, the encoder external and the patch / encoder params`);
-        const seg = JSON.parse(readFileSync(join(segIn.dir, 'segmentation.json'), 'utf8')) as Segmentation;
+        if (!onnx || !p.patch || !p.encoder) throw new Error(`${ctx.id}: overlap needs the encoder external and the patch / encoder params`);
         const s = Slide.open(slidePath);
         let r;
         try {
@@ -101,7 +104,7 @@ const stage: StageKind<HeatmapParams> = {
       const label = li === undefined ? undefined : classes[li] ?? `class ${li}`;
       const r = await renderSlideHeatmap(
         {
-          slidePath, slideId: sid, model, reference: { coords: bag.coords, features: bag.features, n: bag.n, dim: bag.dim }, patchSize: size,
+          slidePath, slideId: sid, model, reference: { coords: bag.coords, features: bag.features, n: bag.n, dim: bag.dim }, patchSize: size, tissue: seg,
           tile: { level: attrs.patch_level, size: attrs.patch_size }, overlapGrid, classes, trueLabel: label, modelName: modelName(ctx.id), outDir,
         },
         options,

@@ -96,7 +96,8 @@ export const STAGES: Readonly<Record<string, StageRow>> = {
     load: () => import('./overlap.ts'),
   },
   heatmap: {
-    version: '2', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>', 'segment:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],
+    // 3: colour clipped to the segment stage's tissue; segment:<slide_id> always an input.
+    version: '3', heavy: true, reported: 'run', inputs: ['model', 'dataset', 'splits', 'patch:<slide_id>', 'segment:<slide_id>'], outputs: ['heatmaps/'], artifacts: [],
     load: () => import('./heatmap.ts'),
   },
 };

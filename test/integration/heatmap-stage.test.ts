@@ -1,7 +1,9 @@
 // The heatmap stage's run() on real slide files: two pyramidal TIFFs written with sharp (as
 // experiments/wsi-e2e/prepare.ts does), patch-coordinate files with CLAM's attributes, bags with
-// features + coords, a CLAM-SB checkpoint. Checks sizes, CSV contents against an independent
-// prediction, and that the top-attention patch is painted red-ish and the lowest blue-ish.
+// features + coords, a CLAM-SB checkpoint, the segment stage's tissue contours. Checks sizes, CSV
+// contents against an independent prediction, that the top-attention patch is painted red-ish and
+// the lowest blue-ish, and that colour lands on tissue only: background and a hole under patches
+// keep the slide's own pixels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,9 @@ if (noLib) console.log(`skipping: ${noLib}`);
 
 const input = (id: string, dir: string): StageInput => ({ id, kind: 'x', key: id, dir, manifest: {} as any });
 const W = 1024, H = 768, DIM = 8;
+// Tissue: x < 832 (the last patch column is half tissue, the one after it background) minus a hole.
+const TISSUE_X = 832, HOLE = [256, 384];
+const onTissue = (x: number, y: number) => x < TISSUE_X && !(x >= HOLE[0] && x < HOLE[1] && y >= HOLE[0] && y < HOLE[1]);
 
 /** A grid of level-0 patch coordinates over the slide. */
 function grid(size: number, step: number): number[] {
@@ -44,9 +49,14 @@ test('heatmap stage: PNG at thumbnail size, CSV matches the model, top patch red
     // slide_b: non-overlapping 128 px grid; slide_a: 50 % overlap (step 64).
     const layouts: Record<string, number[]> = { slide_b: grid(128, 128), slide_a: grid(128, 64), slide_c: grid(128, 128) };
     for (const [sid, coords] of Object.entries(layouts)) {
-      // Light uniform "tissue" so the overlay colour dominates the blend.
+      // Light uniform "tissue" so the overlay colour dominates the blend; white glass beside it and in the hole.
       const path = join(tmp, `${sid}.tif`);
-      await sharp({ create: { width: W, height: H, channels: 3, background: { r: 225, g: 215, b: 225 } } })
+      const glass = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: { r: 243, g: 243, b: 243 } } }).png().toBuffer();
+      const pink = await sharp({ create: { width: W, height: H, channels: 3, background: { r: 225, g: 215, b: 225 } } })
+        .composite([{ input: await glass(W - TISSUE_X, H), left: TISSUE_X, top: 0 }, { input: await glass(HOLE[1] - HOLE[0], HOLE[1] - HOLE[0]), left: HOLE[0], top: HOLE[0] }])
+        .raw()
+        .toBuffer();
+      await sharp(pink, { raw: { width: W, height: H, channels: 3 } })
         .tiff({ tile: true, pyramid: true, tileWidth: 256, tileHeight: 256, compression: 'jpeg', quality: 95 })
         .toFile(path);
       externals[`slide:${sid}`] = path;
@@ -54,6 +64,11 @@ test('heatmap stage: PNG at thumbnail size, CSV matches the model, top patch red
       mkdirSync(pd);
       await writeCoordsH5(join(pd, `${sid}.h5`), coords, { patch_size: 128, patch_level: 0, downsample: [1, 1], downsampled_level_dim: [W, H], level_dim: [W, H], name: sid });
       inputs[`patch:${sid}`] = input(`patch/${sid}`, pd);
+      const sd = join(tmp, `segment-${sid}`);
+      mkdirSync(sd);
+      const box = (x0: number, y0: number, x1: number, y1: number) => [x0, y0, x1, y0, x1, y1, x0, y1];
+      writeFileSync(join(sd, 'segmentation.json'), JSON.stringify({ slide: sid, seg_level: 0, seg_downsample: [1, 1], level0_dim: [W, H], tissue: [box(0, 0, TISSUE_X, H)], holes: [[box(HOLE[0], HOLE[0], HOLE[1], HOLE[1])]], areas: [0], largest_area: 0 }));
+      inputs[`segment:${sid}`] = input(`segment/${sid}`, sd);
       const n = coords.length / 2;
       const f = Float32Array.from({ length: n * DIM }, () => rand() * 2 - 1);
       await writeBag(join(ds, 'bags', `${sid}.h5`), f, n, DIM, { coords });
@@ -101,9 +116,23 @@ test('heatmap stage: PNG at thumbnail size, CSV matches the model, top patch red
       rows.forEach((row, i) => assert.deepEqual(row.slice(0, 2), [coords[2 * i], coords[2 * i + 1]]));
       const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
       const px = (x: number, y: number) => [0, 1, 2].map((c) => data[(y * W + x) * 3 + c]);
+      // Colour on tissue only: every pixel (away from the outline by a pixel) under a patch is
+      // changed on tissue and is the slide's own pixel on glass and in the hole.
+      const orig = await sharp(join(tmp, 'out0', 'heatmaps', `${sid}.original.png`)).raw().toBuffer();
+      let tissuePx = 0, glassPx = 0;
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          if (onTissue(x - 1, y - 1) !== onTissue(x + 1, y + 1) || onTissue(x - 1, y + 1) !== onTissue(x + 1, y - 1)) continue;
+          const o = (y * W + x) * 3;
+          const same = data[o] === orig[o] && data[o + 1] === orig[o + 1] && data[o + 2] === orig[o + 2];
+          if (onTissue(x, y)) { assert.ok(!same, `${sid}: tissue pixel (${x},${y}) under a patch is coloured`); tissuePx++; }
+          else { assert.ok(same, `${sid}: background pixel (${x},${y}) keeps the slide's colour: ${px(x, y)} vs ${[0, 1, 2].map((c) => orig[o + c])}`); glassPx++; }
+        }
+      assert.ok(tissuePx > 0.6 * W * H && glassPx > 0.2 * W * H, `${tissuePx} tissue and ${glassPx} glass pixels checked`);
       if (sid === 'slide_b') {
-        // Non-overlapping: the top patch's centre is red-ish, the lowest's blue-ish.
-        const top = ord[ord.length - 1], low = ord[0];
+        // Non-overlapping: the top patch on tissue is red-ish at its centre, the lowest blue-ish.
+        const tissueOrd = ord.filter((i) => onTissue(rows[i][0] + 64, rows[i][1] + 64));
+        const top = tissueOrd[tissueOrd.length - 1], low = tissueOrd[0];
         const [rt, , bt] = px(rows[top][0] + 64, rows[top][1] + 64);
         const [rl, , bl] = px(rows[low][0] + 64, rows[low][1] + 64);
         assert.ok(rt > bt + 30, `top patch not red-ish: ${px(rows[top][0] + 64, rows[top][1] + 64)}`);

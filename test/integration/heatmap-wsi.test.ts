@@ -2,8 +2,8 @@
 // fixture), through `milflow heatmap`: real segmentation, patching, ONNX encoding and a CLAM-SB
 // checkpoint. Checks: a 50 % overlap grid scores more patches than the training grid and its
 // percentiles are referred to the training grid's scores; ROI crops the picture and the patches;
-// top-k / bottom-k tiles are written with their scores; the composed figure exists; a rerun is
-// served from the per slide × checkpoint cache. Pictures go to test-artifacts/ (Chromium
+// top-k / bottom-k tiles are written with their scores; colour stays on the segmented tissue; the
+// composed figure exists; a rerun is served from the per slide × checkpoint cache. Pictures go to test-artifacts/ (Chromium
 // screenshots when Chromium is installed; run under flock /tmp/milflow-services.lock).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,8 @@ import { initParams, layout } from '../../src/models/params.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const CMU = '/work/shared/data/wsi/CMU-1-Small-Region.svs';
+// The copy the project ships (CC0, experiments/data/wsi/SOURCE.md), so a fresh clone runs this.
+const CMU = join(ROOT, 'experiments/data/wsi/CMU-1-Small-Region.svs');
 const noLib = openslideUnavailable();
 const have = existsSync(CMU) && !noLib;
 if (!have) console.log(`skipping: ${noLib ?? `${CMU} not present`}`);
@@ -79,6 +80,33 @@ test('milflow heatmap on CMU-1-Small-Region: overlap vs reference percentiles, R
     const samples = csv(join(d, 'CMU-1-Small-Region.samples.csv'));
     assert.deepEqual(samples.map((s) => s.set), ['topk', 'topk', 'topk', 'bottomk', 'bottomk']);
     assert.equal(Number(samples[3].score), Math.min(...ref));
+    // Colour stays on tissue (CLAM's segment=True): glass under drawn patches keeps the slide's own
+    // pixels, except glass the segmentation counts as tissue (lumina inside a contour); tissue
+    // under patches is coloured. Glass: near-white; tissue: stained (saturated) pixels.
+    {
+      const { data: hm, info } = await sharp(join(d, 'CMU-1-Small-Region.png')).raw().toBuffer({ resolveWithObject: true });
+      const orig = await sharp(join(d, 'CMU-1-Small-Region.original.png')).raw().toBuffer();
+      const [x0, y0, x1, y1] = facts.region as number[];
+      const sx = (x1 - x0) / info.width, sy = (y1 - y0) / info.height;
+      const under = new Uint8Array(info.width * info.height);
+      for (const r of drawn) {
+        const x = Number(r.x) - x0, y = Number(r.y) - y0;
+        for (let py = Math.max(0, Math.ceil(y / sy - 0.5)); py < Math.min(info.height, Math.ceil((y + 256) / sy - 0.5)); py++)
+          under.fill(1, py * info.width + Math.max(0, Math.ceil(x / sx - 0.5)), py * info.width + Math.min(info.width, Math.ceil((x + 256) / sx - 0.5)));
+      }
+      let glass = 0, glassBare = 0, tissue = 0, tissueColoured = 0;
+      for (let p = 0; p < under.length; p++) {
+        if (!under[p]) continue;
+        const o = 3 * p, hi = Math.max(orig[o], orig[o + 1], orig[o + 2]), lo = Math.min(orig[o], orig[o + 1], orig[o + 2]);
+        const same = hm[o] === orig[o] && hm[o + 1] === orig[o + 1] && hm[o + 2] === orig[o + 2];
+        if (lo >= 225 && hi - lo <= 20) { glass++; if (same) glassBare++; }
+        else if (hi - lo >= 40) { tissue++; if (!same) tissueColoured++; }
+      }
+      console.log(`# under drawn patches: ${glass} glass px, ${((100 * glassBare) / glass).toFixed(1)} % bare; ${tissue} tissue px, ${((100 * tissueColoured) / tissue).toFixed(1)} % coloured`);
+      assert.ok(glass > 10_000 && tissue > 10_000, `${glass} glass and ${tissue} tissue pixels under the patches`);
+      assert.ok(glassBare > 0.6 * glass, `glass under patches keeps the slide's pixels (${glassBare} of ${glass})`);
+      assert.ok(tissueColoured > 0.97 * tissue, `tissue under patches is coloured (${tissueColoured} of ${tissue})`);
+    }
     const fig = await sharp(a.figure).metadata();
     assert.ok(fig.width! > fig.height! && fig.width! > 700, `original and heatmap side by side (${fig.width}×${fig.height})`);
 

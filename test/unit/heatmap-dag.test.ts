@@ -38,7 +38,8 @@ test('heatmap stages: declared for wsi + heatmaps > 0 with patch inputs and slid
     ]);
     const h = hm.find((d) => d.id === 'heatmap/mil/frac=1/fold=1')!;
     assert.deepEqual(h.params, { fold: 1, n: 3 });
-    assert.deepEqual(h.inputs, { model: 'train/mil/frac=1/fold=1', dataset: 'dataset', splits: 'splits/frac=1', 'patch:sa': 'patch/sa', 'patch:sb': 'patch/sb' });
+    // The segment stages too, without overlap: their contours clip the colour to tissue.
+    assert.deepEqual(h.inputs, { model: 'train/mil/frac=1/fold=1', dataset: 'dataset', splits: 'splits/frac=1', 'patch:sa': 'patch/sa', 'patch:sb': 'patch/sb', 'segment:sa': 'segment/sa', 'segment:sb': 'segment/sb' });
     assert.deepEqual(h.externals, { 'slide:sa': join(dir, 'a.tif'), 'slide:sb': join(dir, 'b.tif') });
     for (const up of Object.values(h.inputs)) assert.ok(ds.some((d) => d.id === up), `input ${up} is declared`);
     assert.ok(!ds.find((d) => d.kind === 'report')!.inputs[h.id], 'the report does not wait for heatmaps');

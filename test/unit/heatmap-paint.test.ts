@@ -1,8 +1,8 @@
 // Heatmap arithmetic on tiny hand-computed cases: percentiles, per-pixel averaging of
-// overlapping patches, the RdBu_r colormap and the alpha blend.
+// overlapping patches, the RdBu_r colormap, the alpha blend and the tissue mask.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attentionRow, averageScores, overlay, percentiles, rdbuR } from '../../src/heatmaps/paint.ts';
+import { attentionRow, averageScores, overlay, percentiles, rdbuR, tissueMask } from '../../src/heatmaps/paint.ts';
 
 test('percentiles: rank / N × 100 (ties share the upper rank), or against a reference set', () => {
   // sorted [1,2,2,3]: 3 → 4/4, 1 → 1/4, each 2 → 3/4
@@ -50,4 +50,20 @@ test('attentionRow: predicted class branch for multi-branch attention, else the 
   assert.deepEqual(Array.from(attentionRow(A, 3, 0)), [1, 2, 3]);
   assert.deepEqual(Array.from(attentionRow(Float32Array.of(7, 8), 2, 1)), [7, 8]);
   assert.throws(() => attentionRow(A, 4, 0), /not a multiple/);
+});
+
+test('tissueMask: pixel centres inside a contour and outside its holes, at scale and offset', () => {
+  const rows = (m: Uint8Array, w: number) => Array.from({ length: m.length / w }, (_, y) => Array.from(m.subarray(y * w, (y + 1) * w)).join(''));
+  // 6×6 canvas, 1 level-0 px per pixel (centres at 0.5 … 5.5): tissue [1, 5)², hole [2, 4)².
+  const square = (a: number, b: number) => [a, a, b, a, b, b, a, b];
+  const t = { tissue: [square(1, 5)], holes: [[square(2, 4)]] };
+  assert.deepEqual(rows(tissueMask(t, { width: 6, height: 6, scale: [1, 1] }), 6), ['000000', '011110', '010010', '010010', '011110', '000000']);
+  // 2 level-0 px per pixel, canvas starting at level-0 (2, 0) (an ROI): centres x = 3, 5, 7; y = 1, 3, 5.
+  const big = { tissue: [square(0, 6)], holes: [[]] };
+  assert.deepEqual(rows(tissueMask(big, { width: 3, height: 3, scale: [2, 2] }, [2, 0]), 3), ['110', '110', '110']);
+  // A triangle (x ≤ y): the diagonal's pixel centres lie on the edge and count once, on the left.
+  const tri = { tissue: [[0, 0, 4, 4, 0, 4]], holes: [[]] };
+  assert.deepEqual(rows(tissueMask(tri, { width: 4, height: 4, scale: [1, 1] }), 4), ['0000', '1000', '1100', '1110']);
+  // No contours: nothing is tissue.
+  assert.ok(tissueMask({ tissue: [], holes: [] }, { width: 3, height: 2, scale: [1, 1] }).every((v) => v === 0));
 });
