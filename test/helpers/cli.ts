@@ -104,9 +104,27 @@ export function newestRunDir(experimentDir: string): string | undefined {
   return run ? join(experimentDir, run) : undefined;
 }
 
-/** The last line of `text`, parsed as JSON (what a child printed as its result). */
-export function lastJsonLine(text: string): any {
-  return JSON.parse(text.trim().split('\n').pop()!);
+/*
+ * Test files that race orchestrators run copies of themselves as children: the parent passes a
+ * JSON payload in an environment variable (runAtOnce / startNode with `env`), the child runs its
+ * stage and ends with exitWithStageStatus, and the parent reads that back with printedStageStatus.
+ */
+
+/** The payload this process was started with as a child, or undefined in the test run itself. */
+export function childPayload(envVar: string): any {
+  const raw = process.env[envVar];
+  return raw ? JSON.parse(raw) : undefined;
+}
+
+/** Prints the first stage's status as the child's last line and exits with the run's exit code. */
+export function exitWithStageStatus(result: { exitCode: number; record: { stages: { status: string }[] } }): never {
+  process.stdout.write(JSON.stringify({ status: result.record.stages[0].status }) + '\n');
+  process.exit(result.exitCode);
+}
+
+/** The stage status a child printed last (see exitWithStageStatus). */
+export function printedStageStatus(out: string): string {
+  return JSON.parse(out.trim().split('\n').pop()!).status;
 }
 
 export function readJson(path: string): any {

@@ -12,7 +12,7 @@ import { CacheStore } from '../../src/cache/store.ts';
 import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
-import { deadPid, fileLines as lines, lastJsonLine, runAtOnce, runCli, tempDir } from '../helpers/cli.ts';
+import { childPayload, deadPid, exitWithStageStatus, fileLines as lines, printedStageStatus, runAtOnce, runCli, tempDir } from '../helpers/cli.ts';
 
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
 const KINDS = fileURLToPath(new URL('./cache-kinds.ts', import.meta.url));
@@ -33,12 +33,11 @@ function pipeline(count: string, salt = 0): StageDecl[] {
   ];
 }
 
-if (process.env.MILFLOW_CI_CHILD) {
-  const { root, count, block } = JSON.parse(process.env.MILFLOW_CI_CHILD);
-  const decls: StageDecl[] = [{ id: 'slow', kind: 't_block', params: { name: 'slow', count_file: count, block_ms: block }, inputs: {} }];
-  const { result } = await run(decls, root);
-  process.stdout.write(JSON.stringify({ status: result.record.stages[0].status }) + '\n');
-  process.exit(result.exitCode);
+const payload = childPayload('MILFLOW_CI_CHILD');
+if (payload) {
+  const { root, count, block } = payload;
+  const { result } = await run([{ id: 'slow', kind: 't_block', params: { name: 'slow', count_file: count, block_ms: block }, inputs: {} }], root);
+  exitWithStageStatus(result);
 } else {
   test('finding 1: a stage blocking the event loop past the stale time keeps its lock; two runs compute it once', async (t) => {
     const root = tempDir('milflow-ci-', t);
@@ -47,7 +46,7 @@ if (process.env.MILFLOW_CI_CHILD) {
     assert.equal(x.code, 0, x.err);
     assert.equal(y.code, 0, y.err);
     assert.equal(lines(count).length, 1, `the stage ran ${lines(count).length} times:\n${x.err}\n${y.err}`);
-    const statuses = [x, y].map((r) => lastJsonLine(r.out).status).sort();
+    const statuses = [x, y].map((r) => printedStageStatus(r.out)).sort();
     assert.deepEqual(statuses, ['cached', 'executed']);
     // The lock is gone (released by its owner only) and the entry verifies.
     const store = new CacheStore(join(root, 'cache'));

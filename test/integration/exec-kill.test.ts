@@ -13,7 +13,7 @@ import { readRecord, runDirs } from '../../src/records/journal.ts';
 import { statusText } from '../../src/cli/status.ts';
 import { isRegistered } from '../../src/stages/registry.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
-import { fileLines as lines, newestRunDir, sleep, startCli, startNode, syntheticSpec, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
+import { childPayload, fileLines as lines, newestRunDir, sleep, startCli, startNode, syntheticSpec, tempDir, waitFor, writeSpec } from '../helpers/cli.ts';
 
 // A killed run's locks free themselves after this long without a heartbeat (minimum 5 s).
 process.env.MILFLOW_LOCK_STALE_MS = '5000';
@@ -41,8 +41,9 @@ function verifyAll(root: string) {
   return entries.length;
 }
 
-if (process.env.MILFLOW_KILL_CHILD) {
-  const { root, count, ms } = JSON.parse(process.env.MILFLOW_KILL_CHILD);
+const payload = childPayload('MILFLOW_KILL_CHILD');
+if (payload) {
+  const { root, count, ms } = payload;
   const plan = await planDecls(pipeline(count, ms), { root, experiment: 'k' });
   const r = await executePlan({ plan, resources, progress: 'lines' });
   process.exit(r.exitCode);

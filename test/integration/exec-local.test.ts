@@ -12,7 +12,7 @@ import { executePlan } from '../../src/exec/orchestrator.ts';
 import { registerStageKind } from '../../src/stages/registry.ts';
 import { readEvents } from '../../src/records/events.ts';
 import type { StageDecl } from '../../src/types/stage.ts';
-import { fileLines as lines, lastJsonLine, runAtOnce, tempDir } from '../helpers/cli.ts';
+import { childPayload, exitWithStageStatus, fileLines as lines, printedStageStatus, runAtOnce, tempDir } from '../helpers/cli.ts';
 
 const KINDS = fileURLToPath(new URL('./exec-kinds.ts', import.meta.url));
 const THIS = fileURLToPath(import.meta.url);
@@ -41,12 +41,11 @@ function tmpLeft(root: string): string[] {
 }
 
 // Child mode: one orchestrator in its own process (for the race test).
-if (process.env.MILFLOW_EXEC_CHILD) {
-  const { root, count, ms } = JSON.parse(process.env.MILFLOW_EXEC_CHILD);
-  const decls: StageDecl[] = [{ id: 'slow', kind: 't_heavy', params: { name: 'slow', ms, count_file: count }, inputs: {} }];
-  const { result } = await run(decls, root);
-  process.stdout.write(JSON.stringify({ status: result.record.stages[0].status }) + '\n');
-  process.exit(result.exitCode);
+const payload = childPayload('MILFLOW_EXEC_CHILD');
+if (payload) {
+  const { root, count, ms } = payload;
+  const { result } = await run([{ id: 'slow', kind: 't_heavy', params: { name: 'slow', ms, count_file: count }, inputs: {} }], root);
+  exitWithStageStatus(result);
 } else {
   test('runs light stages in-process and heavy ones in workers; publishes verified entries and records', async (t) => {
     const root = tempDir('milflow-exec-', t);
@@ -206,7 +205,7 @@ if (process.env.MILFLOW_EXEC_CHILD) {
     assert.equal(x.code, 0, x.err);
     assert.equal(y.code, 0, y.err);
     assert.equal(lines(count).length, 1, 'the stage ran more than once');
-    const statuses = [x, y].map((r) => lastJsonLine(r.out).status).sort();
+    const statuses = [x, y].map((r) => printedStageStatus(r.out)).sort();
     assert.deepEqual(statuses, ['cached', 'executed']);
   });
 }
