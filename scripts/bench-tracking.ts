@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { countingProxy } from '../test/helpers/counting-proxy.ts';
 
 const arg = (name: string, dflt: string) => {
@@ -59,18 +59,19 @@ async function main() {
   const tracked = join(dir, 'spec-mlflow.yaml');
   writeFileSync(plain, spec('bench74'));
   writeFileSync(tracked, spec('bench74m', `tracking: { mlflow: { uri: ${proxy.uri}, experiment: bench74 } }\n`));
-  const cli = (specPath: string) => {
-    const r = spawnSync(process.execPath, [BIN, 'run', specPath], { encoding: 'utf8' });
+  // Never spawnSync: the counting proxy lives in this process and must keep answering.
+  const cli = async (specPath: string) => {
+    const r = await exec(process.execPath, [BIN, 'run', specPath]);
     if (r.status !== 0) throw new Error(`milflow run ${specPath} failed:\n${r.stderr}`);
     return r;
   };
   say('computing the 74 stages once (not timed)…');
-  cli(plain);
-  cli(tracked);
+  await cli(plain);
+  await cli(tracked);
   await syncsDone(join(dir, 'runs', 'bench74m'));
 
   say(`\n1. fully cached run, tracking on (A) vs off (B), ${runs} pairs:`);
-  const fb = spawnSync('farm-bench', ['-n', String(runs), '--warmup', '1', '--timeout', '1200', '--vs', `${process.execPath} ${BIN} run ${plain}`, '--', process.execPath, BIN, 'run', tracked], { encoding: 'utf8' });
+  const fb = await exec('farm-bench', ['-n', String(runs), '--warmup', '1', '--timeout', '1200', '--vs', `${process.execPath} ${BIN} run ${plain}`, '--', process.execPath, BIN, 'run', tracked]);
   if (fb.error) say(`(farm-bench not on PATH: ${fb.error.message}; skipped)`);
   else say(fb.stdout + fb.stderr);
   await syncsDone(join(dir, 'runs', 'bench74m'));
@@ -78,7 +79,7 @@ async function main() {
   say('2. one tracked run until MLflow holds all of it:');
   proxy.reset();
   const t0 = performance.now();
-  const r = cli(tracked);
+  const r = await cli(tracked);
   const t1 = performance.now();
   const runDir = join(dir, 'runs', 'bench74m', /run: .*\/([^/\s]+)\n/.exec(r.stdout)![1]);
   await syncsDone(join(dir, 'runs', 'bench74m'));
@@ -98,6 +99,18 @@ async function main() {
   stop();
 }
 
+function exec(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', (error) => resolve({ status: null, stdout, stderr, error }));
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** Resolves when no background sync of any run under expDir is running or pending. */
 async function syncsDone(expDir: string, maxMs = 600_000): Promise<void> {
   const until = Date.now() + maxMs;
@@ -105,11 +118,14 @@ async function syncsDone(expDir: string, maxMs = 600_000): Promise<void> {
     const busy = readdirSync(expDir).some((r) => {
       const d = join(expDir, r);
       if (existsSync(join(d, 'tracking-sync.lock'))) return true;
+      let st: { pending?: boolean; lastError?: string } = {};
       try {
-        return JSON.parse(readFileSync(join(d, 'tracking-state.json'), 'utf8')).pending === true;
+        st = JSON.parse(readFileSync(join(d, 'tracking-state.json'), 'utf8'));
       } catch {
-        return false;
+        /* not a tracked run */
       }
+      if (st.pending && st.lastError && Date.now() > until - maxMs + 5000) throw new Error(`${d}: tracking failed: ${st.lastError}`);
+      return st.pending === true;
     });
     if (!busy) return;
     if (Date.now() > until) throw new Error(`background syncs under ${expDir} still busy after ${maxMs / 1000} s`);
