@@ -1,7 +1,7 @@
 // What MLflow tracking costs a fully cached run, against a real `mlflow server` (issue 12):
 //   node --import tsx scripts/bench-tracking.ts [--dir DIR] [--runs N]
-// 1. the command's wall time with tracking on (A) against the same spec without it (B), paired
-//    A B A B … by farm-bench when it is on PATH (else by this script), as A/B ratios;
+// 1. with tracking on (A) against the same spec without it (B), paired A B A B … by farm-bench:
+//    A's whole time until MLflow holds the run (its `run` command alone is noted from inside), as ratios;
 // 2. one more tracked run, measured to the moment MLflow holds all of it (the run's own pushes
 //    plus the background sync it hands the rest to), with the REST calls counted by a proxy.
 // The spec has 74 stages (synthetic slides, 5 folds × 3 fractions × {CLAM-SB, MIL}).
@@ -70,10 +70,24 @@ async function main() {
   await cli(tracked);
   await syncsDone(join(dir, 'runs', 'bench74m'));
 
-  say(`\n1. fully cached run, tracking on (A) vs off (B), ${runs} pairs:`);
-  const fb = await exec('farm-bench', ['-n', String(runs), '--warmup', '1', '--timeout', '1200', '--vs', `${process.execPath} ${BIN} run ${plain}`, '--', process.execPath, BIN, 'run', tracked]);
+  // A's background sync would otherwise overlap (and slow) the B run after it: A waits for it
+  // with `milflow sync SPEC` (which waits for a sync under way, then finds the runs in sync), and
+  // notes when its `run` command alone returned.
+  const times = join(dir, 'command-seconds.txt');
+  writeFileSync(times, '');
+  const q = (x: string) => `'${x}'`;
+  const a = `s=$(date +%s.%N); ${q(process.execPath)} ${q(BIN)} run ${q(tracked)} >/dev/null 2>&1 || exit 1; e=$(date +%s.%N); echo "$s $e" >> ${q(times)}; exec ${q(process.execPath)} ${q(BIN)} sync ${q(tracked)} >/dev/null 2>&1`;
+  say(`\n1. fully cached run: A = run with tracking on, then \`milflow sync\` until MLflow holds it all; B = run without tracking; ${runs} pairs:`);
+  const fb = await exec('farm-bench', ['-n', String(runs), '--warmup', '1', '--timeout', '1800', '--vs', `${process.execPath} ${BIN} run ${plain}`, '--', 'sh', '-c', a]);
   if (fb.error) say(`(farm-bench not on PATH: ${fb.error.message}; skipped)`);
   else say(fb.stdout + fb.stderr);
+  const cmd = readFileSync(times, 'utf8').trim().split('\n').slice(1).map((l) => { const [s0, e0] = l.split(' ').map(Number); return e0 - s0; }).sort((x, y) => x - y);
+  const bMedian = Number(/B wall s\s+[\d.]+\s+([\d.]+)/.exec(fb.stdout)?.[1]);
+  if (cmd.length) {
+    const med = cmd[Math.floor(cmd.length / 2)];
+    say(`   A's \`run\` command alone (wall, from the shell): min ${cmd[0].toFixed(3)}, median ${med.toFixed(3)}, max ${cmd[cmd.length - 1].toFixed(3)} s`);
+    if (bMedian) say(`   median A command / median B: ${(med / bMedian).toFixed(3)}; bound 1.3 × B + 2 s = ${(1.3 * bMedian + 2).toFixed(2)} s`);
+  }
   await syncsDone(join(dir, 'runs', 'bench74m'));
 
   say('2. one tracked run until MLflow holds all of it:');

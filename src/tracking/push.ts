@@ -74,7 +74,9 @@ interface StageView {
 
 export class Pusher {
   readonly stats: PushStats = { runsCreated: 0, metricsLogged: 0, paramsLogged: 0, artifactsUploaded: 0, modelsLogged: 0 };
-  private existing?: Map<string, MlflowRun>;
+  /** One search per push, shared by the concurrent stage workers (each would otherwise search). */
+  private existing?: Promise<Map<string, MlflowRun>>;
+  private producerLookups = new Map<string, Promise<Record<string, string> | null>>();
   private c: MlflowClient;
   private runStart?: RunStart;
   private runEnd?: RunEnd;
@@ -277,15 +279,15 @@ export class Pusher {
   }
 
   /** Runs already in MLflow for this milflow run, by stage id ('' = parent); one search. */
-  private async existingRuns(runId: string): Promise<Map<string, MlflowRun>> {
-    if (!this.existing) {
-      const runs = await this.c.searchRuns([this.o.state.experimentId!], `tags.\`milflow.run_id\` = ${q(runId)}`, 100_000);
-      this.existing = new Map();
+  private existingRuns(runId: string): Promise<Map<string, MlflowRun>> {
+    this.existing ??= this.c.searchRuns([this.o.state.experimentId!], `tags.\`milflow.run_id\` = ${q(runId)}`, 100_000).then((runs) => {
+      const found = new Map<string, MlflowRun>();
       for (const r of runs) {
         const tag = (k: string) => r.data.tags?.find((t) => t.key === k)?.value;
-        this.existing.set(tag('milflow.role') === 'parent' ? '' : (tag('milflow.stage_id') ?? '?'), r);
+        found.set(tag('milflow.role') === 'parent' ? '' : (tag('milflow.stage_id') ?? '?'), r);
       }
-    }
+      return found;
+    });
     return this.existing;
   }
 
@@ -413,27 +415,34 @@ export class Pusher {
     const s = this.o.state;
     s.producers ??= {};
     if (!(producerRunId in s.producers)) {
-      let map: Record<string, string> | null = null;
-      try {
-        const theirs = loadState(join(dirname(this.o.runDir), basename(producerRunId)));
-        if (theirs.uri === s.uri && theirs.experimentId === s.experimentId && Object.keys(theirs.stages).length)
-          map = Object.fromEntries(Object.entries(theirs.stages).map(([id, r]) => [id, r.mlflowRunId]));
-      } catch {
-        /* no readable state there */
+      // Concurrent stage workers reusing the same producer share one lookup.
+      let pending = this.producerLookups.get(producerRunId);
+      if (!pending) {
+        pending = this.lookUpProducer(producerRunId).finally(() => this.producerLookups.delete(producerRunId));
+        this.producerLookups.set(producerRunId, pending);
       }
-      if (!map) {
-        const runs = await this.c.searchRuns([s.experimentId!], `tags.\`milflow.run_id\` = ${q(producerRunId)}`, 100_000);
-        const found: Record<string, string> = {};
-        for (const r of runs) {
-          const id = r.data.tags?.find((t) => t.key === 'milflow.stage_id')?.value;
-          if (id) found[id] = r.info.run_id;
-        }
-        map = Object.keys(found).length ? found : null;
-      }
-      s.producers[producerRunId] = map;
+      s.producers[producerRunId] = await pending;
       this.o.save();
     }
     return s.producers[producerRunId]?.[stageId] ?? 'not tracked';
+  }
+
+  private async lookUpProducer(producerRunId: string): Promise<Record<string, string> | null> {
+    const s = this.o.state;
+    try {
+      const theirs = loadState(join(dirname(this.o.runDir), basename(producerRunId)));
+      if (theirs.uri === s.uri && theirs.experimentId === s.experimentId && Object.keys(theirs.stages).length)
+        return Object.fromEntries(Object.entries(theirs.stages).map(([id, r]) => [id, r.mlflowRunId]));
+    } catch {
+      /* no readable state there */
+    }
+    const runs = await this.c.searchRuns([s.experimentId!], `tags.\`milflow.run_id\` = ${q(producerRunId)}`, 100_000);
+    const found: Record<string, string> = {};
+    for (const r of runs) {
+      const id = r.data.tags?.find((t) => t.key === 'milflow.stage_id')?.value;
+      if (id) found[id] = r.info.run_id;
+    }
+    return Object.keys(found).length ? found : null;
   }
 
   private livePoints(v: StageView): Map<string, MlflowMetric[]> {
