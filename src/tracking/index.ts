@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { RunEvent } from '../records/events.ts';
 import { MlflowClient, MlflowUnavailableError, redact } from './mlflow-client.ts';
 import { Pusher } from './push.ts';
-import { loadState, saveState } from './state.ts';
+import { loadState, stateSaver } from './state.ts';
 import { resolveTarget, redactSpec, SPEC_SNAPSHOT } from './config.ts';
 import { PushProgress } from './progress.ts';
 import { startBackgroundSync } from './sync.ts';
@@ -42,8 +42,6 @@ export interface TrackerOptions {
   out?: NodeJS.WritableStream | null;
 }
 
-const SAVE_EVERY_MS = 250;
-
 const noop: Tracker = { onEvent: async () => {}, flush: async () => {}, close: async () => {} };
 
 export function createTracker(opts: TrackerOptions): Tracker {
@@ -70,23 +68,8 @@ export function createTracker(opts: TrackerOptions): Tracker {
   const retryAfter = opts.retryAfterMs ?? Number(env.MILFLOW_TRACKING_RETRY_MS ?? 30000);
   const liveDelay = opts.liveDelayMs ?? 1000;
   const state = loadState(opts.runDir);
-  // The state changes several times per stage; writing it each time cost more than the pushes
-  // (hundreds of renames on a cached run). Written at most every SAVE_EVERY_MS, and at once when
-  // it matters (going offline, handing off, closing). A crash in between loses at most that
-  // window: the next sync looks the runs up by tag (recover) and MLflow drops repeated points.
-  let saveTimer: NodeJS.Timeout | undefined;
-  const saveNow = () => {
-    if (saveTimer) clearTimeout(saveTimer);
-    saveTimer = undefined;
-    try {
-      saveState(opts.runDir, state);
-    } catch {
-      /* the run dir vanished: nothing to keep */
-    }
-  };
-  const save = () => {
-    saveTimer ??= setTimeout(saveNow, SAVE_EVERY_MS).unref();
-  };
+  // A write that fails means the run dir vanished: nothing to keep.
+  const { save, now: saveNow } = stateSaver(opts.runDir, state, { onError: () => {} });
   const progress = new PushProgress(opts.out === undefined ? process.stderr : opts.out);
   let closing = false;
   const pusher = new Pusher({

@@ -278,9 +278,14 @@ export class Pusher {
     }
   }
 
+  /** The MLflow runs (parent and children) of one milflow run in this experiment. */
+  private runsOf(milflowRunId: string): Promise<MlflowRun[]> {
+    return this.c.searchRuns([this.o.state.experimentId!], `tags.\`milflow.run_id\` = ${q(milflowRunId)}`, 100_000);
+  }
+
   /** Runs already in MLflow for this milflow run, by stage id ('' = parent); one search. */
   private existingRuns(runId: string): Promise<Map<string, MlflowRun>> {
-    this.existing ??= this.c.searchRuns([this.o.state.experimentId!], `tags.\`milflow.run_id\` = ${q(runId)}`, 100_000).then((runs) => {
+    this.existing ??= this.runsOf(runId).then((runs) => {
       const found = new Map<string, MlflowRun>();
       for (const r of runs) {
         const tag = (k: string) => r.data.tags?.find((t) => t.key === k)?.value;
@@ -436,7 +441,7 @@ export class Pusher {
     } catch {
       /* no readable state there */
     }
-    const runs = await this.c.searchRuns([s.experimentId!], `tags.\`milflow.run_id\` = ${q(producerRunId)}`, 100_000);
+    const runs = await this.runsOf(producerRunId);
     const found: Record<string, string> = {};
     for (const r of runs) {
       const id = r.data.tags?.find((t) => t.key === 'milflow.stage_id')?.value;

@@ -64,3 +64,47 @@ export function saveState(runDir: string, state: TrackingState): void {
   const p = join(runDir, STATE_FILE);
   writeJsonAtomic(p, state);
 }
+
+export interface StateSaver {
+  /** Write soon: at most once per interval, however often it is asked. */
+  save(): void;
+  /** Write now (going offline, handing off, closing, the end of a sync). */
+  now(): void;
+}
+
+/**
+ * The state changes several times per stage; writing it each time cost more than the pushes
+ * (hundreds of renames on a cached run), so it is written at most every `everyMs`, and at once
+ * when it matters. A crash in between loses at most that window: the next sync looks the runs up
+ * by tag (recover) and MLflow drops repeated points. A timed write that fails is retried by the
+ * next one, and `now()` reports it (to `onError` when given, else by throwing).
+ */
+export function stateSaver(runDir: string, state: TrackingState, opts: { everyMs?: number; onError?: (err: unknown) => void } = {}): StateSaver {
+  let timer: NodeJS.Timeout | undefined;
+  const write = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    saveState(runDir, state);
+  };
+  const now = () => {
+    try {
+      write();
+    } catch (err) {
+      if (!opts.onError) throw err;
+      opts.onError(err);
+    }
+  };
+  const timed = () => {
+    try {
+      write();
+    } catch {
+      /* kept dirty: now() at the end writes it again, or says why it cannot */
+    }
+  };
+  return {
+    save: () => {
+      timer ??= setTimeout(timed, opts.everyMs ?? 250).unref();
+    },
+    now,
+  };
+}

@@ -8,7 +8,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MlflowClient, publicUri, type MlflowClientOptions } from './mlflow-client.ts';
 import { Pusher, type PushStats } from './push.ts';
-import { loadState, saveState, type TrackingState } from './state.ts';
+import { loadState, saveState, stateSaver, type TrackingState } from './state.ts';
 import { readEvents } from '../records/events.ts';
 import { loadRunSpec, resolveTarget } from './config.ts';
 
@@ -53,16 +53,7 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
     release();
     throw err;
   }
-  // Saved after each stage's requests would be hundreds of rewrites; at most every 250 ms, and at the end.
-  let saveTimer: NodeJS.Timeout | undefined;
-  const saveNow = () => {
-    if (saveTimer) clearTimeout(saveTimer);
-    saveTimer = undefined;
-    saveState(runDir, state);
-  };
-  const save = () => {
-    saveTimer ??= setTimeout(saveNow, 250).unref();
-  };
+  const { save, now: saveNow } = stateSaver(runDir, state);
   const pusher = new Pusher({ client, runDir, spec, experimentName: target.experiment, state, save, recover: true, onProgress: opts.onProgress });
   if (!opts.force && !state.pending && state.uri === client.base && state.parent?.terminated) {
     try {
@@ -70,8 +61,11 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
       const sent = await pusher.reportOnce();
       return { ...base, artifactsUploaded: sent, requests: client.requests, parentRunId: state.parent.mlflowRunId, skipped: sent ? undefined : 'already in sync' };
     } finally {
-      saveNow();
-      release();
+      try {
+        saveNow();
+      } finally {
+        release();
+      }
     }
   }
   for (const e of events) pusher.add(e);
@@ -88,8 +82,11 @@ export async function syncRun(runDir: string, opts: SyncOptions = {}): Promise<S
     state.lastError = (err as Error).message;
     throw err;
   } finally {
-    saveNow();
-    release();
+    try {
+      saveNow();
+    } finally {
+      release();
+    }
   }
   return { ...base, ...pusher.stats, requests: client.requests, parentRunId: state.parent?.mlflowRunId, experimentUrl: pusher.experimentUrl() };
 }
