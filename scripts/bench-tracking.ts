@@ -8,15 +8,15 @@
 import { mkdirSync, mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { countingProxy } from '../test/helpers/counting-proxy.ts';
+import { startMlflow, type MlflowServer } from '../test/helpers/mlflow.ts';
+import { BIN, startCli } from '../test/helpers/cli.ts';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const BIN = join(ROOT, 'bin', 'milflow.mjs');
 const dir = resolve(arg('--dir', mkdtempSync(join(tmpdir(), 'milflow-bench-tracking-'))));
 const runs = Number(arg('--runs', '5'));
 mkdirSync(dir, { recursive: true });
@@ -36,24 +36,12 @@ resources: { devices: auto, threads_per_slot: 1 }
 output: { root: ${join(dir, 'runs')} }
 ${tracking}`;
 
+let server: MlflowServer | undefined;
+
 async function main() {
-  const port = 15000 + Math.floor(Math.random() * 2000);
-  say(`bench-tracking: ${dir}; MLflow server on port ${port} (sqlite, one worker)`);
-  const server = spawn('bash', [join(ROOT, 'scripts', 'start-mlflow.sh'), String(port), join(dir, 'server')], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
-  const stop = () => {
-    try {
-      process.kill(-server.pid!, 'SIGTERM');
-    } catch {
-      /* gone */
-    }
-  };
-  process.on('exit', stop);
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (await fetch(`${base}/health`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error('MLflow server did not start in 5 min');
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  server = await startMlflow();
+  say(`bench-tracking: ${dir}; MLflow server at ${server.uri} (sqlite, one worker)`);
+  const base = server.uri;
   const proxy = await countingProxy(base);
   const plain = join(dir, 'spec.yaml');
   const tracked = join(dir, 'spec-mlflow.yaml');
@@ -61,8 +49,8 @@ async function main() {
   writeFileSync(tracked, spec('bench74m', `tracking: { mlflow: { uri: ${proxy.uri}, experiment: bench74 } }\n`));
   // Never spawnSync: the counting proxy lives in this process and must keep answering.
   const cli = async (specPath: string) => {
-    const r = await exec(process.execPath, [BIN, 'run', specPath]);
-    if (r.status !== 0) throw new Error(`milflow run ${specPath} failed:\n${r.stderr}`);
+    const r = await startCli(['run', specPath]).closed;
+    if (r.code !== 0) throw new Error(`milflow run ${specPath} failed:\n${r.err}`);
     return r;
   };
   say('computing the 74 stages once (not timed)…');
@@ -78,8 +66,8 @@ async function main() {
   const q = (x: string) => `'${x}'`;
   const a = `s=$(date +%s.%N); ${q(process.execPath)} ${q(BIN)} run ${q(tracked)} >/dev/null 2>&1 || exit 1; e=$(date +%s.%N); echo "$s $e" >> ${q(times)}; exec ${q(process.execPath)} ${q(BIN)} sync ${q(tracked)} >/dev/null 2>&1`;
   say(`\n1. fully cached run: A = run with tracking on, then \`milflow sync\` until MLflow holds it all; B = run without tracking; ${runs} pairs:`);
-  const fb = await exec('farm-bench', ['-n', String(runs), '--warmup', '1', '--timeout', '1800', '--vs', `${process.execPath} ${BIN} run ${plain}`, '--', 'sh', '-c', a]);
-  if (fb.error) say(`(farm-bench not on PATH: ${fb.error.message}; skipped)`);
+  const fb = await execa('farm-bench', ['-n', String(runs), '--warmup', '1', '--timeout', '1800', '--vs', `${process.execPath} ${BIN} run ${plain}`, '--', 'sh', '-c', a], { reject: false });
+  if (fb.failed && fb.exitCode === undefined) say(`(farm-bench not on PATH: ${fb.shortMessage}; skipped)`);
   else say(fb.stdout + fb.stderr);
   const cmd = readFileSync(times, 'utf8').trim().split('\n').slice(1).map((l) => { const [s0, e0] = l.split(' ').map(Number); return e0 - s0; }).sort((x, y) => x - y);
   const bMedian = Number(/B wall s\s+[\d.]+\s+([\d.]+)/.exec(fb.stdout)?.[1]);
@@ -95,7 +83,7 @@ async function main() {
   const t0 = performance.now();
   const r = await cli(tracked);
   const t1 = performance.now();
-  const runDir = join(dir, 'runs', 'bench74m', /run: .*\/([^/\s]+)\n/.exec(r.stdout)![1]);
+  const runDir = join(dir, 'runs', 'bench74m', /run: .*\/([^/\s]+)\n/.exec(r.out)![1]);
   await syncsDone(join(dir, 'runs', 'bench74m'));
   const t2 = performance.now();
   const state = JSON.parse(readFileSync(join(runDir, 'tracking-state.json'), 'utf8'));
@@ -110,19 +98,6 @@ async function main() {
   say(`   REST calls: ${proxy.total()} (${(proxy.total() / Math.max(1, children)).toFixed(2)} per stage)`);
   for (const [k, n] of [...proxy.counts].sort((a, b) => b[1] - a[1])) say(`     ${String(n).padStart(5)}  ${k}`);
   await proxy.close();
-  stop();
-}
-
-function exec(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', (error) => resolve({ status: null, stdout, stderr, error }));
-    p.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 /** Resolves when no background sync of any run under expDir is running or pending. */
@@ -147,10 +122,15 @@ async function syncsDone(expDir: string, maxMs = 600_000): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+main()
+  .then(
+    () => 0,
+    (err) => {
+      console.error(err);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await server?.close();
+    process.exit(code);
+  });

@@ -4,11 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMlflow, mlflowUnavailable, type MlflowServer } from '../helpers/mlflow.ts';
 import { countingProxy } from '../helpers/counting-proxy.ts';
+import { startCli } from '../helpers/cli.ts';
 import { writeSampleRun } from '../../src/report/sample-run.ts';
 import { createTracker } from '../../src/tracking/index.ts';
 import { syncRun } from '../../src/tracking/sync.ts';
@@ -205,15 +205,11 @@ test('two syncs of one run at once (the run\'s background sync and the user\'s):
   const proxy = await countingProxy(server.uri);
   try {
     const run = writeSampleRun({ root, experiment: 'two-syncs', runId: 'r1', ...small });
-    const bin = new URL('../../bin/milflow.mjs', import.meta.url).pathname;
-    const sync = () =>
-      new Promise<string>((resolve, reject) => {
-        const p = spawn(process.execPath, [bin, 'sync', '--run', run.runDir, '--uri', proxy.uri], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        p.stdout.on('data', (d) => (out += d));
-        p.stderr.on('data', (d) => (out += d));
-        p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`sync exited ${code}: ${out}`))));
-      });
+    const sync = async () => {
+      const r = await startCli(['sync', '--run', run.runDir, '--uri', proxy.uri]).closed;
+      if (r.code !== 0) throw new Error(`sync exited ${r.code}: ${r.out}${r.err}`);
+      return r.out + r.err;
+    };
     const outs = await Promise.all([sync(), sync()]);
     // One of them pushed the run; the other waited for its lock, then read the state it left.
     const pushed = outs.filter((o) => /\b\d+ runs created/.test(o) && !/\b0 runs created/.test(o));
