@@ -11,9 +11,10 @@ import { DigestMemo } from '../../src/cache/digest.ts';
 import { computeKeys } from '../../src/dag/keys.ts';
 import { globMatcher, paramsDiff, planDecls, type Plan } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { updateIdentities, type IdentityRecord } from '../../src/records/journal.ts';
+import { updateIdentities } from '../../src/records/journal.ts';
 import { executePlan } from '../../src/exec/orchestrator.ts';
 import type { LoadedSpec } from '../../src/spec/resolved.ts';
+import { recordFinishedRun } from '../helpers/finished-run.ts';
 import { writePaperGrid } from '../../scripts/bench-plan.ts';
 
 const spec = (b = 8, extra = '') => `name: k
@@ -34,24 +35,6 @@ ${extra}`;
 const load = (text: string, path = '/tmp/milflow-keys/spec.yaml') => parseSpec(text, path, { checkFiles: false }) as unknown as LoadedSpec;
 const keysOf = async (text: string, memo = new DigestMemo(null)) =>
   new Map((await computeKeys(await buildDag(load(text)), memo)).map((k) => [k.decl.id, k.key]));
-
-/** Publishes an (empty) entry for every stage and records the identities: a finished run. */
-async function fakeRun(plan: Plan) {
-  const store = new CacheStore(plan.cacheRoot);
-  const ids: Record<string, IdentityRecord> = {};
-  for (const s of plan.stages) {
-    if (!store.has(s.kind, s.key)) {
-      const tmp = store.makeTemp();
-      writeFileSync(join(tmp, 'out.txt'), s.id);
-      store.publish(tmp, {
-        kind: s.kind, id: s.id, key: s.key, version: s.version, params: s.params, inputs: s.inputs, metrics: {},
-        timings: { started: '', finished: '', seconds: 0 }, host: 'h', device: { kind: 'cpu', index: 0, threads: 1 }, milflow_version: 'test',
-      });
-    }
-    ids[s.id] = { key: s.key, version: s.version, params: s.params, inputs: s.inputs, status: 'executed', runId: 'r0' };
-  }
-  await updateIdentities(plan.root, plan.experiment, ids);
-}
 
 test('keys are stable: same spec, reordered YAML, repeated computation', async () => {
   const a = await keysOf(spec());
@@ -106,7 +89,7 @@ test('plan reasons: new, cached, params changed (field), input changed (upstream
   const plan = async (text: string, o: { force?: string[]; target?: string[] } = {}) => planDecls(await buildDag(load(text)), { root, experiment: 'k', ...o });
   const p0 = await plan(spec(8));
   assert.ok(p0.stages.every((s) => s.action === 'run' && s.reason === 'new'));
-  await fakeRun(p0);
+  await recordFinishedRun(p0);
   const p1 = await plan(spec(8));
   assert.deepEqual(p1.counts, { run: 0, cached: p0.stages.length, total: p0.stages.length });
 
@@ -166,7 +149,7 @@ test('paper grid (3 tasks × 5 fractions × 10 folds × {clam_sb, mil}): plan < 
     }
     stages += plan.stages.length;
     assert.ok(best < 300, `${l.spec.name}: planning ${plan.stages.length} stages took ${best.toFixed(0)} ms`);
-    await fakeRun(plan);
+    await recordFinishedRun(plan);
   }
   assert.ok(stages > 700, `only ${stages} stages`);
 

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSpec } from '../../src/spec/load.ts';
 import { buildDag } from '../../src/dag/build.ts';
-import { hashProgress, planDecls, type Plan } from '../../src/dag/plan.ts';
+import { hashProgress, planDecls } from '../../src/dag/plan.ts';
 import { CacheStore } from '../../src/cache/store.ts';
-import { updateIdentities, type IdentityRecord } from '../../src/records/journal.ts';
 import type { LoadedSpec } from '../../src/spec/resolved.ts';
+import { recordFinishedRun } from '../helpers/finished-run.ts';
 
 const SPEC = `name: ident
 dataset:
@@ -24,23 +24,6 @@ splits:
 models:
   - { name: mil, type: mil }
 `;
-
-async function finish(plan: Plan) {
-  const store = new CacheStore(plan.cacheRoot);
-  const ids: Record<string, IdentityRecord> = {};
-  for (const s of plan.stages) {
-    if (!store.has(s.kind, s.key)) {
-      const tmp = store.makeTemp();
-      writeFileSync(join(tmp, 'out.txt'), s.id);
-      store.publish(tmp, {
-        kind: s.kind, id: s.id, key: s.key, version: s.version, params: s.params, inputs: s.inputs, metrics: {},
-        timings: { started: '', finished: '', seconds: 0 }, host: 'h', device: { kind: 'cpu', index: 0, threads: 1 }, milflow_version: 'test',
-      });
-    }
-    ids[s.id] = { key: s.key, version: s.version, params: s.params, inputs: s.inputs, status: 'executed', runId: 'r0' };
-  }
-  await updateIdentities(plan.root, plan.experiment, ids);
-}
 
 test('unrelated files in features_dir change nothing; a changed slide file re-plans the dataset, named', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'milflow-ident-'));
@@ -59,7 +42,7 @@ test('unrelated files in features_dir change nothing; a changed slide file re-pl
   const p0 = await plan();
   const ds0 = p0.stages.find((s) => s.id === 'dataset')!;
   assert.deepEqual(Object.keys(ds0.inputs.features_dir.files!), ['h5_files/s1.h5', 'h5_files/s2.h5', 'h5_files/s3.h5'], 'per-slide digests of the referenced files only');
-  await finish(p0);
+  await recordFinishedRun(p0);
   const manifest = new CacheStore(p0.cacheRoot).readManifest('dataset', ds0.key);
   assert.equal(Object.keys(manifest.inputs.features_dir.files ?? {}).length, 3, 'per-slide digests in the dataset manifest');
 
